@@ -1,0 +1,141 @@
+"""What the kit knows about one layer, derived from its reference class and its course config."""
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .course import Course, LayerConfig, Tolerance
+from .errors import CourseError
+
+CASE_OPTIONS = {"scale", "only"}
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """One configured test case: a shape (or label format) per argument, and options."""
+
+    shapes: dict[str, tuple[int, ...]]
+    labels: dict[str, str]
+    scale: float = 1.0
+    forward_only: bool = False
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    name: str
+    cls: type
+    aliases: tuple[str, ...]
+    params: tuple[str, ...]          # constructor arguments, e.g. ("W", "b")
+    inputs: tuple[str, ...]          # forward arguments, e.g. ("x", "t")
+    labels: tuple[str, ...]          # forward arguments that are labels, not differentiable
+    grad_attrs: dict[str, tuple[str, ...]]  # parameter -> attribute names, canonical first
+    distributions: dict[str, str]
+    cases: tuple[CaseSpec, ...]
+    loss: bool
+    tolerance: Tolerance
+    mistakes: tuple = field(default=())
+
+    @property
+    def diff_inputs(self) -> tuple[str, ...]:
+        return tuple(a for a in self.inputs if a not in self.labels)
+
+    @property
+    def gradient_names(self) -> tuple[str, ...]:
+        """The names results use: dx, dy for inputs, then dW, db... for parameters."""
+        return tuple(f"d{a}" for a in self.diff_inputs) + tuple(self.grad_attrs[p][0] for p in self.params)
+
+    def gradient_target(self, grad_name: str) -> str:
+        """The argument a gradient belongs to: 'dx' -> 'x', 'dW' -> 'W'."""
+        for param in self.params:
+            if self.grad_attrs[param][0] == grad_name:
+                return param
+        return grad_name[1:]
+
+    def all_names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+def _positional_names(func, what: str, layer: str, skip_self: bool = True) -> tuple[str, ...]:
+    sig = inspect.signature(func)
+    names = []
+    for p in sig.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise CourseError(f"reference {layer}.{what} must have named arguments, not *args/**kwargs")
+        if p.default is not p.empty:
+            continue  # e.g. backward(dout=1), forward(x, train_flg=True): optional extras
+        names.append(p.name)
+    return tuple(names[1:] if skip_self else names)
+
+
+def build_spec(course: Course, name: str, config: LayerConfig) -> LayerSpec:
+    where = f"{course.path}: key 'layers.{name}'"
+    cls = course.reference_class(name)
+    params = _positional_names(cls.__init__, "__init__", name)
+    inputs = _positional_names(cls.forward, "forward", name)
+    if not inputs:
+        raise CourseError(f"{where}: reference {name}.forward takes no input")
+    for arg in config.inputs:
+        if arg not in inputs + params:
+            raise CourseError(f"{where}.inputs: {arg!r} is not an argument of {name}(...) or "
+                              f"{name}.forward(...) (those are: {', '.join(params + inputs)})")
+    labels = tuple(a for a, dist in config.inputs.items() if dist == "labels")
+    for extra in config.gradients:
+        if extra not in params:
+            raise CourseError(f"{where}.gradients: {extra!r} is not a constructor argument of {name}")
+    grad_attrs = {p: tuple(config.gradients.get(p) or [f"d{p}"]) for p in params}
+    cases = []
+    for index, raw in enumerate(config.cases):
+        here = f"{where}.cases[{index}]"
+        unknown = set(raw) - set(params) - set(inputs) - CASE_OPTIONS
+        if unknown:
+            raise CourseError(f"{here}: unknown key {sorted(unknown)[0]!r} (arguments: "
+                              f"{', '.join(params + inputs)}; options: {', '.join(sorted(CASE_OPTIONS))})")
+        missing = [a for a in params + inputs if a not in raw]
+        if missing:
+            raise CourseError(f"{here}: no shape given for {', '.join(missing)}")
+        shapes, label_formats = {}, {}
+        for arg in params + inputs:
+            value = raw[arg]
+            if arg in labels:
+                if value not in ("index", "onehot"):
+                    raise CourseError(f"{here}.{arg}: a label argument takes 'index' or 'onehot', got {value!r}")
+                label_formats[arg] = value
+            elif isinstance(value, list) and all(isinstance(d, int) and d > 0 for d in value):
+                shapes[arg] = tuple(value)
+            else:
+                raise CourseError(f"{here}.{arg}: expected a shape, a list of positive integers "
+                                  f"([] for a scalar), got {value!r}")
+        only = raw.get("only")
+        if only not in (None, "forward"):
+            raise CourseError(f"{here}.only: the only accepted value is 'forward', got {only!r}")
+        scale = raw.get("scale", 1.0)
+        if not isinstance(scale, (int, float)) or scale <= 0:
+            raise CourseError(f"{here}.scale: expected a positive number, got {scale!r}")
+        cases.append(CaseSpec(shapes, label_formats, float(scale), only == "forward"))
+    if not any(not c.forward_only for c in cases):
+        raise CourseError(f"{where}.cases: at least one case must test backward (not 'only: forward')")
+    overrides = {k: v for k, v in config.tolerance.model_dump().items() if v is not None}
+    tolerance = course.grading.tolerance.model_copy(update=overrides)
+    module = sys.modules.get(cls.__module__)
+    mistakes = tuple(getattr(module, "MISTAKES", {}).get(name, ()))
+    return LayerSpec(name=name, cls=cls, aliases=tuple(config.aliases), params=params, inputs=inputs,
+                     labels=labels, grad_attrs=grad_attrs,
+                     distributions={a: config.inputs.get(a, "normal") for a in params + inputs},
+                     cases=tuple(cases), loss=config.loss, tolerance=tolerance, mistakes=mistakes)
+
+
+@functools.cache
+def _specs_for(course_id: int, course: Course) -> dict[str, LayerSpec]:
+    return {name: build_spec(course, name, cfg) for name, cfg in course.data.layers.items()}
+
+
+def layer_specs(course: Course) -> dict[str, LayerSpec]:
+    """Every configured layer's spec, in course.yaml order."""
+    return _specs_for(id(course), course)
+
+
+def reference_file(spec: LayerSpec) -> Path:
+    return Path(inspect.getsourcefile(spec.cls))

@@ -1,0 +1,17 @@
+"""Reference implementations of every layer in the course: the single source of truth.
+
+Student notebooks, solutions, self-check values and the grader's tests are all derived
+from these classes and from course.yaml. Each layer module also keeps ``MISTAKES``: the
+catalog of known-wrong formulas the grader recognises for its layers.
+"""
+from .activations import Relu, Sigmoid, Tanh
+from .affine import Affine, ScalarAffine
+from .functions import cross_entropy_error, softmax
+from .graph import AddLayer, DivLayer, ExpLayer, LogLayer, MulLayer, SubLayer
+from .softmax_loss import SoftmaxWithLoss
+
+__all__ = [
+    "MulLayer", "AddLayer", "SubLayer", "DivLayer", "ExpLayer", "LogLayer",
+    "Relu", "Sigmoid", "Tanh", "ScalarAffine", "Affine", "SoftmaxWithLoss",
+    "softmax", "cross_entropy_error",
+]
