@@ -1,0 +1,95 @@
+"""The `autograder` command: a thin layer over the stages; every tool error exits 2 with one message."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import ToolError
+
+COURSE_OPTION = click.option("--course", "course_path", default="course.yaml", show_default=True,
+                             type=click.Path(dir_okay=False, path_type=Path), help="The course file.")
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ToolError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="backprop-autograder")
+def main():
+    """Generate backpropagation assignments from reference layers, and grade them."""
+
+
+@main.command()
+@COURSE_OPTION
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 and name the files that are stale.")
+def generate(course_path: Path, check: bool):
+    """Write the student notebooks (assignments/) and solutions (solutions/) from the course."""
+    from .course import load_course
+    from .generate import generate as run_generate
+
+    course = load_course(course_path)
+    result = run_generate(course, check=check)
+    if check:
+        if result.stale:
+            for path in result.stale:
+                click.echo(f"stale: {path}", err=True)
+            click.echo(f"{len(result.stale)} generated file(s) differ from the course; "
+                       f"run `autograder generate` and commit the result.", err=True)
+            sys.exit(1)
+        click.echo(f"up to date: {len(result.checked)} notebook(s) match {course_path}")
+        return
+    for path in result.written:
+        click.echo(f"wrote {path}")
+    click.echo(f"{len(result.written)} notebook(s) written, {len(result.unchanged)} unchanged")
+
+
+@main.command()
+def doctor():
+    """Say which sandbox protections work on this machine."""
+    from .sandbox.doctor import run_doctor, format_report
+
+    protections = run_doctor()
+    click.echo(format_report(protections))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--assignment", help="Grade the layers of this assignment (a missing layer scores 0). "
+                                   "Default: the nbgrader folder name if it is an assignment, else every "
+                                   "course layer the submission defines.")
+@COURSE_OPTION
+@click.option("--out", "out_dir", default="grades", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for results.json, grades.csv, feedback/ and report.html.")
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Parallel sandboxes [default: CPU count].")
+@click.option("--seed", type=int, default=None, help="Run seed; reuse the one in results.json to regrade with "
+                                                     "exactly the same inputs [default: random].")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run in the same --out folder "
+                                             "without regrading finished submissions.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
+              help="Seconds per submission [default: course.yaml grading.timeout].")
+@click.option("--memory-mb", type=click.IntRange(64), default=None,
+              help="Memory per submission [default: course.yaml grading.memory_mb].")
+@click.option("--format", "fmt", type=click.Choice(["full", "gradescope"]), default="full", show_default=True,
+              help="gradescope: also write Gradescope's results.json for a single submission.")
+def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeout, memory_mb, fmt):
+    """Grade submitted notebooks (.ipynb or .py files, or folders of them)."""
+    import os
+
+    from .batch import GradeOptions, grade_paths
+    from .course import load_course
+    from .summary import print_summary, write_outputs
+
+    course = load_course(course_path)
+    options = GradeOptions(assignment=assignment, out_dir=out_dir, workers=workers or os.cpu_count() or 1,
+                           seed=seed, resume=resume, timeout=timeout, memory_mb=memory_mb)
+    results = grade_paths(course, list(paths), options)
+    written = write_outputs(results, out_dir, fmt)
+    print_summary(results, written)

@@ -1,0 +1,1 @@
+"""Running submissions: the sandboxed side (zygote, supervisor, child) and the pool that drives it."""

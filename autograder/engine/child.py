@@ -1,0 +1,144 @@
+"""The sandboxed child: runs a submission's cells, then probes each layer in its own process.
+
+Everything here runs after the sandbox is in place, with the submission's code loaded into
+this very process, so nothing this module sends is trusted by the grader.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+
+from . import wire
+from .deadline import BlobStream
+from .probes import LayerProbe, describe_exception
+from .student_namespace import install_plotting_stubs, make_namespace
+
+_real_exit = os._exit
+
+
+class CellTimeout(BaseException):
+    """Raised into a cell that ran past its time; BaseException so `except Exception` can't eat it."""
+
+
+class ExitRequested(BaseException):
+    """A cell called os._exit; it ends that cell instead of the grading."""
+
+
+def _refuse_exit(status=0):
+    raise ExitRequested(f"os._exit({status}) was called")
+
+
+def run_cells(cells: list[str], namespace: dict, cell_timeout: float) -> list[dict]:
+    """Execute every cell in order; an error ends only its own cell. Returns one report per failing cell."""
+    def on_alarm(signum, frame):
+        raise CellTimeout()
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    reports = []
+    for index, source in enumerate(cells, start=1):
+        try:
+            code = compile(source, f"<cell {index}>", "exec")
+        except SyntaxError as exc:
+            reports.append({"cell": index, "error": f"SyntaxError: {exc.msg} (cell {index}, line {exc.lineno})"})
+            continue
+        except (ValueError, MemoryError, RecursionError) as exc:
+            reports.append({"cell": index, "error": f"{type(exc).__name__}: the cell cannot be compiled"})
+            continue
+        signal.setitimer(signal.ITIMER_REAL, cell_timeout)
+        try:
+            exec(code, namespace)
+        except CellTimeout:
+            reports.append({"cell": index, "error": f"the cell ran for more than {cell_timeout:g} s and was "
+                                                    f"stopped (an endless loop?)", "kind": "timeout"})
+        except SystemExit as exc:
+            reports.append({"cell": index, "error": f"the cell called sys.exit({exc.code!r}); the rest of the "
+                                                    f"cell was skipped"})
+        except ExitRequested as exc:
+            reports.append({"cell": index, "error": f"{exc}; the rest of the cell was skipped"})
+        except MemoryError:
+            reports.append({"cell": index, "error": "MemoryError: the cell ran out of memory (the memory limit "
+                                                    "was reached)", "kind": "memory"})
+        except BaseException as exc:  # a student's error ends its cell, never the grading
+            reports.append({"cell": index, "error": describe_exception(exc, cells)})
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    return reports
+
+
+def find_class(namespace: dict, names: list[str]):
+    """The submitted class for a layer: canonical name first, then aliases, ignoring case."""
+    classes = {key.lower(): (key, value) for key, value in list(namespace.items())
+               if isinstance(value, type) and not key.startswith("_")}
+    for name in names:
+        if name.lower() in classes:
+            return classes[name.lower()]
+    return None, None
+
+
+def probe_in_fork(cls, found_as: str, layer: dict, arrays: dict, cells, h: float, timeout: float) -> bytes:
+    """Probe one layer in a child of its own so a hang or crash costs only that layer."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        try:
+            meta, out = LayerProbe(cls, layer, arrays, cells, h).run()
+            meta["found_as"] = found_as
+            payload = wire.encode(meta, out)
+        except BaseException as exc:  # even a broken probe must answer
+            payload = wire.encode({"kind": "layer", "layer": layer["name"], "found_as": found_as,
+                                   "fatal": describe_exception(exc, cells)})
+        try:
+            wire.write_blob(write_end, payload)
+        finally:
+            _real_exit(0)
+    os.close(write_end)
+    stream = BlobStream(read_end, wire.MAX_BLOB_BYTES)
+    blobs = stream.read_until(time.monotonic() + timeout, want=1)
+    verdict = None
+    if not blobs:
+        os.kill(pid, signal.SIGKILL)
+        verdict = {"timeout": timeout} if not stream.eof else None
+    _, status = os.waitpid(pid, 0)
+    os.close(read_end)
+    if blobs:
+        return blobs[0]
+    if verdict is None:
+        verdict = {"fatal": _death(status)}
+    return wire.encode({"kind": "layer", "layer": layer["name"], "found_as": found_as, **verdict})
+
+
+def _death(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        hint = {"SIGSEGV": "a segmentation fault", "SIGKILL": "killed, usually by a resource limit",
+                "SIGXCPU": "the CPU time limit", "SIGABRT": "an abort, often out of memory"}.get(name, name)
+        return f"the process testing this layer died ({hint})"
+    return f"the process testing this layer ended without a result (exit status {os.WEXITSTATUS(status)})"
+
+
+def run_child(job: dict, arrays: dict, cells: list[str], out_fd: int, protections: list[str]) -> None:
+    """The whole life of the sandboxed child after isolation; never returns."""
+    notes: list[str] = []
+    wire.write_blob(out_fd, wire.encode({"kind": "hello", "protections": protections}))
+    install_plotting_stubs()
+    os._exit = _refuse_exit
+    namespace = make_namespace(job["helpers"], notes)
+    reports = run_cells(cells, namespace, job["cell_timeout"])
+    wire.write_blob(out_fd, wire.encode({"kind": "cells", "count": len(cells), "errors": reports,
+                                         "notes": notes}))
+    for layer in job["layers"]:
+        found_as, cls = find_class(namespace, layer["names"])
+        if cls is None:
+            payload = wire.encode({"kind": "layer", "layer": layer["name"], "missing": True})
+        else:
+            layer_arrays = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(layer["name"] + "/")}
+            payload = probe_in_fork(cls, found_as, layer, layer_arrays, cells, job["h"], job["layer_timeout"])
+        wire.write_blob(out_fd, payload)
+    wire.write_blob(out_fd, wire.encode({"kind": "done"}))
+    _real_exit(0)

@@ -1,0 +1,231 @@
+"""Calling a submitted layer on the grader's inputs and collecting the raw numbers it produces.
+
+Runs inside the sandbox. It decides nothing: every verdict is made later, by the trusted
+grader, from the arrays collected here.
+"""
+from __future__ import annotations
+
+import traceback
+
+import numpy as np
+
+MAX_ELEMENTS = 1 << 18
+
+
+class ProbeError(Exception):
+    """A submitted method misbehaved in a way worth telling the student."""
+
+
+def describe_exception(exc: BaseException, cells: list[str]) -> str:
+    """'TypeError: ... (cell 4, line 12: `self.dW = np.dot(self, x.T, dout)`)'."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, RecursionError):
+        text = "RecursionError: the method calls itself without end"
+    where = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        name = frame.f_code.co_filename
+        if name.startswith("<cell "):
+            where = (name, lineno)
+    if where:
+        index = int(where[0][6:-1])
+        lines = cells[index - 1].splitlines() if 0 < index <= len(cells) else []
+        code = lines[where[1] - 1].strip() if 0 < where[1] <= len(lines) else ""
+        text += f" (cell {index}, line {where[1]}" + (f": `{code[:120]}`)" if code else ")")
+    return text
+
+
+def as_float_array(value, what: str) -> np.ndarray:
+    """The student's value as a plain float64 array, or a ProbeError that says what it was."""
+    if value is None:
+        raise ProbeError(f"{what} returned None; is a `return` statement missing?")
+    if isinstance(value, (tuple, list)) and any(isinstance(v, np.ndarray) for v in value):
+        raise ProbeError(f"{what} returned a {type(value).__name__} of {len(value)} values where one array was expected")
+    try:
+        array = np.array(value, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise ProbeError(f"{what} returned a {type(value).__name__}, which is not a number or an array "
+                         f"of numbers ({exc})") from None
+    if array.size > MAX_ELEMENTS:
+        raise ProbeError(f"{what} returned {array.size} numbers, far more than expected")
+    return np.ascontiguousarray(array).view(np.ndarray)
+
+
+def _copy(value):
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
+class LayerProbe:
+    def __init__(self, cls, layer: dict, arrays: dict, cells: list[str], h: float):
+        self.cls = cls
+        self.layer = layer
+        self.name = layer["name"]
+        self.arrays = arrays
+        self.cells = cells
+        self.h = h
+        self.params = layer["params"]
+        self.inputs = layer["inputs"]
+        self.diff = [a for a in self.inputs if a not in layer["labels"]]
+        self.out: dict[str, np.ndarray] = {}
+        self.errors: dict[str, str] = {}
+        self.found: dict[str, str] = {}
+        self.notes: list[str] = []
+
+    # -- values of a case ------------------------------------------------------------
+    def _value(self, key: str, arg: str):
+        array = self.arrays[key]
+        if arg in self.layer["labels"] and array.ndim == 1:
+            return array.astype(np.int64)
+        return np.float64(array) if array.ndim == 0 else array.copy()
+
+    def case_values(self, prefix: str):
+        params = {p: self._value(f"{prefix}/{p}", p) for p in self.params}
+        inputs = {a: self._value(f"{prefix}/{a}", a) for a in self.inputs}
+        return params, inputs
+
+    # -- calling the student's class -----------------------------------------------------
+    def new(self, params):
+        return self.cls(*(_copy(params[p]) for p in self.params))
+
+    def forward(self, layer, inputs, pass_as_is=False):
+        args = [inputs[a] if pass_as_is else _copy(inputs[a]) for a in self.inputs]
+        return as_float_array(layer.forward(*args), f"{self.name}.forward")
+
+    def backward(self, layer, params, dout, pass_as_is=False) -> dict[str, np.ndarray]:
+        for param in self.params:
+            for attr in self.layer["grad_attrs"][param]:
+                if hasattr(layer, attr):
+                    setattr(layer, attr, np.zeros(np.shape(params[param])))
+        returned = layer.backward(1.0 if self.layer["loss"] else (dout if pass_as_is else _copy(dout)))
+        what = f"{self.name}.backward"
+        grads = {}
+        if len(self.diff) == 1:
+            if isinstance(returned, tuple) and len(returned) == 1:
+                returned = returned[0]
+            grads[f"d{self.diff[0]}"] = as_float_array(returned, what)
+        else:
+            if not isinstance(returned, (tuple, list)):
+                raise ProbeError(f"{what} returned one value; it must return {len(self.diff)}: "
+                                 f"({', '.join('d' + a for a in self.diff)})")
+            if len(returned) != len(self.diff):
+                raise ProbeError(f"{what} returned {len(returned)} values; it must return {len(self.diff)}: "
+                                 f"({', '.join('d' + a for a in self.diff)})")
+            for arg, value in zip(self.diff, returned):
+                grads[f"d{arg}"] = as_float_array(value, f"{what} (d{arg})")
+        for param in self.params:
+            aliases = self.layer["grad_attrs"][param]
+            present = [a for a in aliases if getattr(layer, a, None) is not None]
+            chosen = next((a for a in present if np.any(np.asarray(getattr(layer, a), dtype=object) != 0)), None)
+            chosen = chosen or (present[0] if present else None)
+            if chosen is None:
+                raise ProbeError(f"after {what}, no attribute {' or '.join('self.' + a for a in aliases[:3])} "
+                                 f"holds the gradient of {param}")
+            self.found[param] = chosen
+            grads[aliases[0]] = as_float_array(getattr(layer, chosen), f"{self.name}.{chosen}")
+        return grads
+
+    # -- the probes ----------------------------------------------------------------------
+    def attempt(self, key: str, action):
+        try:
+            return action()
+        except ProbeError as exc:
+            self.errors[key] = str(exc)
+        except MemoryError:
+            self.errors[key] = "MemoryError: ran out of memory (the memory limit was reached)"
+        except Exception as exc:  # any student error becomes a message; the probes go on
+            self.errors[key] = describe_exception(exc, self.cells)
+        return None
+
+    def run_case(self, index: int, forward_only: bool):
+        prefix = f"c{index}"
+        params, inputs = self.case_values(prefix)
+
+        def forward_with_own_inputs():
+            layer = self.new(params)
+            out = self.forward(layer, inputs, pass_as_is=True)
+            for arg in self.inputs:
+                self.out[f"{prefix}/after/{arg}"] = np.asarray(inputs[arg], dtype=np.float64)
+            return layer, out
+
+        result = self.attempt(f"{prefix}/out", forward_with_own_inputs)
+        if result is None:
+            return
+        self.out[f"{prefix}/out"] = result[1]
+        if forward_only:
+            return
+        params, inputs = self.case_values(prefix)
+        dout = self.arrays[f"{prefix}/dout"]
+        dout_given = dout.copy()
+
+        def backward():
+            layer = self.new(params)
+            self.forward(layer, inputs)
+            return self.backward(layer, params, dout_given, pass_as_is=True)
+
+        grads = self.attempt(f"{prefix}/grads", backward)
+        if grads:
+            for name, value in grads.items():
+                self.out[f"{prefix}/grad/{name}"] = value
+            if not self.layer["loss"] and not np.array_equal(dout_given, dout) and not self.notes:
+                self.notes.append("backward changes dout in place (as the book's Relu does); this costs "
+                                  "nothing here, but another layer sharing that array would see the change")
+        for arg in self.diff:
+            self.attempt(f"{prefix}/num/{arg}", lambda arg=arg: self.numeric(prefix, params, inputs, arg, None))
+        for param in self.params:
+            self.attempt(f"{prefix}/num/{param}", lambda p=param: self.numeric(prefix, params, inputs, None, p))
+
+    def numeric(self, prefix, params, inputs, arg, param):
+        """Forward outputs at every +h/-h perturbation of one argument, stacked (n, 2, *out)."""
+        base = np.asarray(inputs[arg] if arg else params[param], dtype=np.float64)
+        rows = []
+        for i in range(base.size):
+            pair = []
+            for sign in (1.0, -1.0):
+                moved = base.copy()
+                moved.flat[i] += sign * self.h
+                moved = np.float64(moved) if moved.ndim == 0 else moved
+                if arg:
+                    layer = self.new(params)
+                    pair.append(self.forward(layer, {**inputs, arg: moved}))
+                else:
+                    layer = self.new({**params, param: moved})
+                    pair.append(self.forward(layer, inputs))
+            if pair[0].shape != pair[1].shape or (rows and rows[-1].shape[1:] != pair[0].shape):
+                raise ProbeError(f"{self.name}.forward returned outputs of changing shapes")
+            rows.append(np.stack(pair))
+        self.out[f"{prefix}/num/{arg or param}"] = np.stack(rows) if rows else np.zeros((0, 2))
+
+    def run_state(self):
+        """Forward twice then backward, and backward twice: the layer must follow its latest input."""
+        params, first = self.case_values("c0")
+        _, second = self.case_values("state")
+        dout = self.arrays["state/dout"]
+
+        def fresh():
+            layer = self.new(params)
+            self.forward(layer, second)
+            return self.backward(layer, params, dout.copy())
+
+        def latest():
+            layer = self.new(params)
+            self.forward(layer, first)
+            self.forward(layer, second)
+            return self.backward(layer, params, dout.copy())
+
+        def repeat():
+            layer = self.new(params)
+            self.forward(layer, second)
+            self.backward(layer, params, dout.copy())
+            return self.backward(layer, params, dout.copy())
+
+        for key, action in (("state/fresh", fresh), ("state/latest", latest), ("state/repeat", repeat)):
+            grads = self.attempt(key, action)
+            for name, value in (grads or {}).items():
+                self.out[f"{key}/{name}"] = value
+
+    def run(self) -> tuple[dict, dict]:
+        for index, case in enumerate(self.layer["cases"]):
+            self.run_case(index, case["forward_only"])
+        self.run_state()
+        meta = {"kind": "layer", "layer": self.name, "errors": self.errors, "found_attrs": self.found,
+                "notes": self.notes}
+        return meta, self.out

@@ -1,0 +1,99 @@
+"""The test plan of one submission: inputs to send into the sandbox, expected values kept out."""
+from __future__ import annotations
+
+import hashlib
+import inspect
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .cases import CaseValues, draw_case, with_dout
+from .course import Course
+from .layerspec import LayerSpec
+from .reference import Expected, reference_backward, reference_forward
+
+
+@dataclass
+class LayerPlan:
+    spec: LayerSpec
+    cases: list[CaseValues]
+    expected: list[Expected | np.ndarray]   # Expected for backward cases, the output for forward-only
+    state: CaseValues                       # a second draw with case 0's shapes, for the state tests
+
+
+@dataclass
+class SubmissionPlan:
+    seed: int
+    layers: list[LayerPlan] = field(default_factory=list)
+
+
+def student_seed(run_seed: int, student: str) -> int:
+    """Inputs differ per student and per run, and a regrade with the same run seed repeats them."""
+    digest = hashlib.sha256(f"{run_seed}:{student}".encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+def plan_layer(spec: LayerSpec, rng: np.random.Generator) -> LayerPlan:
+    cases, expected = [], []
+    for case in spec.cases:
+        values = draw_case(spec, case, rng)
+        out = reference_forward(spec, values)
+        if case.forward_only:
+            cases.append(values)
+            expected.append(out)
+            continue
+        with_dout(values, spec, out.shape, rng)
+        cases.append(values)
+        expected.append(reference_backward(spec, values))
+    first = next(i for i, c in enumerate(spec.cases) if not c.forward_only)
+    state = draw_case(spec, spec.cases[first], rng)
+    state.params = cases[first].params
+    with_dout(state, spec, reference_forward(spec, state).shape, rng)
+    return LayerPlan(spec, cases, expected, state)
+
+
+def plan_submission(specs: list[LayerSpec], run_seed: int, student: str) -> SubmissionPlan:
+    seed = student_seed(run_seed, student)
+    rng = np.random.default_rng(seed)
+    return SubmissionPlan(seed=seed, layers=[plan_layer(spec, rng) for spec in specs])
+
+
+def helpers_source(course: Course) -> str:
+    """The course's provided helper functions, as source, for the submission's namespace."""
+    module = course.reference
+    names = [n for n in getattr(module, "__all__", []) if inspect.isfunction(getattr(module, n, None))]
+    parts = ["import numpy as np"]
+    parts += [inspect.getsource(getattr(module, n)) for n in names]
+    return "\n\n".join(parts)
+
+
+def job_for(plan: SubmissionPlan, path: str, course: Course, limits: dict, timeouts: dict) -> tuple[dict, dict]:
+    """What crosses into the sandbox: the inputs only, never the expected values."""
+    arrays: dict[str, np.ndarray] = {}
+    layers = []
+    for lp in plan.layers:
+        spec = lp.spec
+        case_meta = []
+        for index, values in enumerate(lp.cases):
+            for name, value in {**values.params, **values.inputs}.items():
+                arrays[f"{spec.name}/c{index}/{name}"] = np.asarray(value, dtype=np.float64)
+            if values.dout is not None:
+                arrays[f"{spec.name}/c{index}/dout"] = np.asarray(values.dout, dtype=np.float64)
+            case_meta.append({"forward_only": values.spec.forward_only})
+        for name, value in {**lp.state.params, **lp.state.inputs}.items():
+            arrays[f"{spec.name}/state/{name}"] = np.asarray(value, dtype=np.float64)
+        arrays[f"{spec.name}/state/dout"] = np.asarray(lp.state.dout, dtype=np.float64)
+        layers.append({
+            "name": spec.name,
+            "names": [spec.name, *spec.aliases],
+            "params": list(spec.params),
+            "inputs": list(spec.inputs),
+            "labels": list(spec.labels),
+            "grad_attrs": {p: list(a) for p, a in spec.grad_attrs.items()},
+            "loss": spec.loss,
+            "cases": case_meta,
+        })
+    grading = course.grading
+    job = {"path": path, "layers": layers, "helpers": helpers_source(course), "h": grading.numerical_step,
+           "limits": limits, **timeouts}
+    return job, arrays

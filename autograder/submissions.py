@@ -1,0 +1,69 @@
+"""Finding submitted files and naming whose they are."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ToolError
+
+SUFFIXES = {".ipynb", ".py"}
+SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git", ".venv", "node_modules"}
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str
+    path: Path
+    assignment_hint: str | None   # the <assignment> folder of nbgrader's layout, if any
+
+    def fingerprint(self) -> str:
+        """Identifies this exact file content, so --resume regrades a file that changed."""
+        try:
+            digest = hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
+        except OSError:
+            digest = "unreadable"
+        return f"{self.path}:{digest}"
+
+
+def _walk(folder: Path):
+    for path in sorted(folder.iterdir()):
+        if path.is_dir():
+            if path.name in SKIP_DIRS or path.name.startswith("."):
+                continue
+            yield from _walk(path)
+        elif path.suffix.lower() in SUFFIXES and not path.name.startswith("."):
+            yield path
+
+
+def _identify(path: Path) -> tuple[str, str | None]:
+    """nbgrader's submitted/<student>/<assignment>/file.ipynb gives the student id; else the file stem."""
+    parts = path.parts
+    for i in range(len(parts) - 3, -1, -1):
+        if parts[i] in ("submitted", "autograded") and i + 3 < len(parts):
+            return parts[i + 1], parts[i + 2]
+    return path.stem, None
+
+
+def find_submissions(paths: list[Path]) -> list[Submission]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(_walk(path))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ToolError(f"{path}: no such file or folder")
+    found: list[Submission] = []
+    seen: dict[str, int] = {}
+    for file in dict.fromkeys(files):  # keeps order, drops repeats
+        student, hint = _identify(file)
+        if student in seen:
+            seen[student] += 1
+            student = f"{student}-{file.stem}" if f"{student}-{file.stem}" not in seen else f"{student}-{seen[student]}"
+        seen.setdefault(student, 0)
+        found.append(Submission(student, file, hint))
+    if not found:
+        shown = ", ".join(str(p) for p in paths)
+        raise ToolError(f"no submissions found in {shown} (looked for .ipynb and .py files)")
+    return found

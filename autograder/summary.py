@@ -1,0 +1,49 @@
+"""The end of a grading run: files written, and a summary table on the terminal."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .errors import ToolError
+
+
+def write_outputs(results: dict, out_dir: Path, fmt: str) -> dict[str, Path]:
+    try:
+        from .reports.write_all import write_reports
+        written = write_reports(results, out_dir)
+        if fmt == "gradescope":
+            from .reports.gradescope import write_gradescope
+            if len(results["submissions"]) != 1:
+                raise ToolError(f"--format gradescope grades exactly one submission, got {len(results['submissions'])}")
+            own = out_dir / "autograder-results.json"
+            written["results.json"].replace(own)
+            written["autograder-results.json"] = own
+            write_gradescope(results, out_dir / "results.json")
+            written["results.json"] = out_dir / "results.json"
+        return written
+    except OSError as exc:
+        raise ToolError(f"{out_dir}: cannot write results: {exc.strerror or exc}") from None
+
+
+def print_summary(results: dict, written: dict[str, Path], limit: int = 40) -> None:
+    subs = results["submissions"]
+    rows = sorted(subs, key=lambda s: s["student"])
+    width = max([len(s["student"]) for s in rows] + [7])
+    click.echo(f"\n{'student':<{width}}  {'status':<8} {'score':>13}  percent")
+    for sub in rows[:limit]:
+        pct = 100.0 * sub["score"] / sub["max_score"] if sub["max_score"] else 0.0
+        click.echo(f"{sub['student']:<{width}}  {sub['status']:<8} {sub['score']:>6.2f}/{sub['max_score']:<6.2f}  {pct:5.1f}%")
+    if len(rows) > limit:
+        click.echo(f"... and {len(rows) - limit} more (see grades.csv)")
+    counts: dict[str, int] = {}
+    for sub in subs:
+        counts[sub["status"]] = counts.get(sub["status"], 0) + 1
+    click.echo("\n" + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) +
+               f" in {results.get('elapsed', 0):.1f} s (seed {results['seed']})")
+    protections = results.get("protections") or ["none: submissions ran without isolation"]
+    click.echo("sandbox: " + "; ".join(protections))
+    for name, path in written.items():
+        if name in ("results.json", "grades.csv", "report.html", "feedback"):
+            click.echo(f"{name}: {path}")
