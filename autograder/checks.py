@@ -91,6 +91,17 @@ def match_mistake(spec: LayerSpec, key: str, got: np.ndarray, namespace) -> dict
     return None
 
 
+class _lazy_mistake:
+    """Matching the catalog costs time; only failing tests ever ask for it."""
+
+    def __init__(self, spec, key, got, namespace):
+        self.args = (spec, key, got, namespace)
+
+    def resolve(self) -> dict | None:
+        spec, key, got, namespace = self.args
+        return match_mistake(spec, key, got, namespace())
+
+
 def _forward_tests(lp: LayerPlan, raw: dict, errors: dict) -> list[TestResult]:
     spec, tests = lp.spec, []
     tol = spec.tolerance.forward
@@ -104,7 +115,7 @@ def _forward_tests(lp: LayerPlan, raw: dict, errors: dict) -> list[TestResult]:
                                     f"forward raised an error: {errors.get(key, 'no result')}"))
             continue
         got = raw[key]
-        mistake = match_mistake(spec, "out", got, values.namespace(out=want))
+        mistake = _lazy_mistake(spec, "out", got, lambda: values.namespace(out=want))
         if got.shape != want.shape:
             msg = f"forward returned {_shape(got.shape)}, but the output should have {_shape(want.shape)}"
             tests.append(TestResult(spec.name, "forward", name, 0.0, msg + ".", mistake))
@@ -141,8 +152,7 @@ def _backward_tests(lp: LayerPlan, raw: dict, errors: dict, h: float) -> list[Te
                 continue
             got = raw[key]
             want = expected.grads[grad]
-            ns = values.namespace(out=expected.out)
-            mistake = match_mistake(spec, grad, got, ns)
+            mistake = _lazy_mistake(spec, grad, got, lambda: values.namespace(out=expected.out))
             if got.shape != want.shape:
                 msg = (f"{grad} has {_shape(got.shape)}, but {target} has {_shape(np.shape(target_value))}: "
                        f"a gradient always has the shape of what it is the gradient of.")
@@ -278,6 +288,9 @@ def judge_layer(lp: LayerPlan, meta: dict | None, raw: dict, h: float) -> LayerV
             return LayerVerdict(spec.name, found_as, tests, [])
     errors = {k: str(v) for k, v in (meta.get("errors") or {}).items()}
     tests = _forward_tests(lp, raw, errors) + _backward_tests(lp, raw, errors, h) + _hygiene_tests(lp, raw, errors)
+    for test in tests:
+        if isinstance(test.misconception, _lazy_mistake):
+            test.misconception = None if test.passed else test.misconception.resolve()
     _label_format_diagnosis(lp, tests)
     notes = [str(n) for n in meta.get("notes", [])][:5]
     found_attrs = meta.get("found_attrs") or {}

@@ -31,9 +31,12 @@ def submission_result(course: Course, submission: Submission, assignment: str | 
     """Everything an instructor and a student need to know about one graded submission."""
     notes: list[str] = []
     layer_meta: dict[str, tuple[dict, dict]] = {}
+    protections: list[str] | None = None
     for meta, arrays in outcome.messages:
         kind = meta.get("kind")
-        if kind == "cells":
+        if kind == "hello" and protections is None:  # sent before any submitted code ran
+            protections = [str(p) for p in meta.get("protections", [])][:10]
+        elif kind == "cells":
             for report in meta.get("errors", [])[:20]:
                 notes.append(f"cell {report.get('cell')}: {report.get('error')}")
             notes.extend(str(n) for n in meta.get("notes", [])[:10])
@@ -70,7 +73,7 @@ def submission_result(course: Course, submission: Submission, assignment: str | 
                    "max_score": t.max_score, "passed": t.test.passed, "message": t.test.message,
                    "misconception": t.test.misconception} for s in scores for t in s.tests],
         "notes": notes,
-        "protections": outcome.protections,
+        "protections": protections or [],
         "duration": outcome.duration,
     }
 

@@ -14,8 +14,9 @@ def relative_error(a, b) -> float:
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    num = np.linalg.norm((a - b).ravel())
-    den = np.linalg.norm(a.ravel()) + np.linalg.norm(b.ravel())
+    d = (a - b).ravel()
+    num = np.sqrt(d @ d)
+    den = np.sqrt(a.ravel() @ a.ravel()) + np.sqrt(b.ravel() @ b.ravel())
     if den == 0.0:
         return 0.0 if num == 0.0 else float("inf")
     return float(num / den)

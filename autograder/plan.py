@@ -1,6 +1,7 @@
 """The test plan of one submission: inputs to send into the sandbox, expected values kept out."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 from dataclasses import dataclass, field
@@ -58,13 +59,17 @@ def plan_submission(specs: list[LayerSpec], run_seed: int, student: str) -> Subm
     return SubmissionPlan(seed=seed, layers=[plan_layer(spec, rng) for spec in specs])
 
 
-def helpers_source(course: Course) -> str:
-    """The course's provided helper functions, as source, for the submission's namespace."""
-    module = course.reference
+@functools.cache
+def _helpers_source(module) -> str:
     names = [n for n in getattr(module, "__all__", []) if inspect.isfunction(getattr(module, n, None))]
     parts = ["import numpy as np"]
     parts += [inspect.getsource(getattr(module, n)) for n in names]
     return "\n\n".join(parts)
+
+
+def helpers_source(course: Course) -> str:
+    """The course's provided helper functions, as source, for the submission's namespace."""
+    return _helpers_source(course.reference)
 
 
 def job_for(plan: SubmissionPlan, path: str, course: Course, limits: dict, timeouts: dict) -> tuple[dict, dict]:

@@ -27,7 +27,6 @@ class Outcome:
 
     status: str
     error: str | None
-    protections: list[str] = field(default_factory=list)
     messages: list[tuple[dict, dict[str, np.ndarray]]] = field(default_factory=list)
     duration: float = 0.0
 
@@ -71,7 +70,7 @@ class Zygote:
         if len(blobs) < count:
             blobs += stream.read_until(deadline, want=count - len(blobs))
         outcome = Outcome(summary.get("status", "crashed"), summary.get("error"),
-                          list(summary.get("protections", [])), duration=float(summary.get("duration", 0.0)))
+                          duration=float(summary.get("duration", 0.0)))
         for blob in blobs[:count]:
             try:
                 outcome.messages.append(wire.decode(blob))

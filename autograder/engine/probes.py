@@ -41,13 +41,13 @@ def as_float_array(value, what: str) -> np.ndarray:
     if isinstance(value, (tuple, list)) and any(isinstance(v, np.ndarray) for v in value):
         raise ProbeError(f"{what} returned a {type(value).__name__} of {len(value)} values where one array was expected")
     try:
-        array = np.array(value, dtype=np.float64, copy=True)
+        array = np.array(value, dtype=np.float64, copy=True, order="C")
     except (TypeError, ValueError) as exc:
         raise ProbeError(f"{what} returned a {type(value).__name__}, which is not a number or an array "
                          f"of numbers ({exc})") from None
     if array.size > MAX_ELEMENTS:
         raise ProbeError(f"{what} returned {array.size} numbers, far more than expected")
-    return np.ascontiguousarray(array).view(np.ndarray)
+    return array.view(np.ndarray)
 
 
 def _copy(value):

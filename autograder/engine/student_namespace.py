@@ -71,9 +71,19 @@ class GradingShell:
         return None
 
 
+_compiled: dict[str, object] = {}
+
+
+def compile_helpers(source: str):
+    """Compiled once per worker: every submission of a run shares the same helpers."""
+    if source not in _compiled:
+        _compiled[source] = compile(source, "<course helpers>", "exec")
+    return _compiled[source]
+
+
 def make_namespace(helpers_source: str, notes: list[str]) -> dict:
     namespace: dict = {"__name__": "__main__", "__builtins__": __builtins__, "np": np, "numpy": np}
-    exec(compile(helpers_source, "<course helpers>", "exec"), namespace)
+    exec(compile_helpers(helpers_source), namespace)
     shell = GradingShell(namespace, notes)
     namespace["get_ipython"] = lambda: shell
     return namespace

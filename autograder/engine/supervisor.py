@@ -46,7 +46,7 @@ def _isolate_child(job: dict, workdir: Path, uid: int) -> list[str]:
 def supervise(job: dict, arrays: dict, out_fd: int) -> None:
     """Grade one submission and write the summary plus the child's messages to out_fd."""
     started = time.monotonic()
-    summary = {"status": "graded", "error": None, "protections": []}
+    summary = {"status": "graded", "error": None}
     try:
         cells = read_code_cells(Path(job["path"]), job.get("max_notebook_mb", 20))
     except InvalidSubmission as exc:

@@ -25,7 +25,7 @@ class WireError(ValueError):
 
 def encode(meta: dict, arrays: dict[str, np.ndarray] | None = None) -> bytes:
     arrays = arrays or {}
-    plain = {name: np.ascontiguousarray(np.asarray(a, dtype="<f8")) for name, a in arrays.items()}
+    plain = {name: np.array(a, dtype="<f8", order="C", copy=True) for name, a in arrays.items()}  # keeps 0-d shapes
     header = json.dumps({"meta": meta, "arrays": [[n, list(a.shape)] for n, a in plain.items()]},
                         separators=(",", ":"), allow_nan=False).encode()
     return b"".join([_LEN.pack(len(header)), header, *(a.tobytes() for a in plain.values())])

@@ -20,7 +20,8 @@ import numpy.fft  # noqa: F401
 import numpy.linalg  # noqa: F401
 import numpy.random  # noqa: F401
 
-from . import wire
+from . import source, wire  # noqa: F401 - source pulls in IPython's parser once, here
+from .student_namespace import compile_helpers
 from .supervisor import supervise
 
 
@@ -36,6 +37,7 @@ def serve(worker: int) -> None:
         job = json.loads(job_blob)
         job["worker"] = worker
         _, arrays = wire.decode(arrays_blob)
+        compile_helpers(job["helpers"])  # before the fork, so the compiled code is inherited
         pid = os.fork()
         if pid == 0:
             try:
@@ -44,7 +46,7 @@ def serve(worker: int) -> None:
                 os._exit(0)
         _, status = os.waitpid(pid, 0)
         if status != 0:
-            wire.write_blob(stdout, json.dumps({"status": "crashed", "messages": 0, "protections": [],
+            wire.write_blob(stdout, json.dumps({"status": "crashed", "messages": 0,
                                                 "error": "the grader's supervisor failed"}).encode())
 
 
