@@ -37,7 +37,7 @@ def _isolate_child(job: dict, workdir: Path, uid: int) -> list[str]:
             active.append("rlimits: " + ", ".join(applied))
         if drop_privileges(uid, uid):
             active.append(f"separate uid {uid}")
-        if restrict_filesystem(read_write=[workdir], read_only=[Path("/dev/null"), Path("/dev/urandom")]):
+        if restrict_filesystem(read_write=[workdir, Path("/dev/null")], read_only=[Path("/dev/urandom")]):
             active.append("landlock: only its private working directory is visible")
     os.environ.clear()
     return active

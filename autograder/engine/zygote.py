@@ -15,6 +15,7 @@ import sys
 # disk after the sandbox hides the filesystem.
 import collections, copy, dataclasses, decimal, fractions, functools, itertools, math, operator  # noqa: E401,F401
 import random, re, statistics, string, time, traceback, typing  # noqa: E401,F401
+import encodings.ascii, encodings.idna, encodings.latin_1, encodings.utf_8  # noqa: E401,F401
 import numpy as np
 import numpy.fft  # noqa: F401
 import numpy.linalg  # noqa: F401
