@@ -18,3 +18,32 @@ def course():
 def specs(course):
     from autograder.layerspec import layer_specs
     return layer_specs(course)
+
+
+def reference_code(*names: str) -> str:
+    """Correct submissions: the reference classes' own source, as a student could have written it."""
+    import inspect
+
+    import source_layers
+
+    return "import numpy as np\n\n" + "\n\n".join(inspect.getsource(getattr(source_layers, n)) for n in names)
+
+
+@pytest.fixture
+def grade(course, tmp_path):
+    """Grade {student: python source} through the real engine; returns {student: result entry}."""
+    from autograder.batch import GradeOptions, grade_paths
+
+    def run(sources: dict[str, str], assignment=None, timeout=8.0, seed=1234, workers=2, suffix=".py"):
+        folder = tmp_path / "subs"
+        folder.mkdir(exist_ok=True)
+        for student, code in sources.items():
+            mode = "wb" if isinstance(code, bytes) else "w"
+            with open(folder / f"{student}{suffix if '.' not in student else ''}", mode) as handle:
+                handle.write(code)
+        options = GradeOptions(assignment=assignment, out_dir=tmp_path / "out", workers=workers, seed=seed,
+                               timeout=timeout, show_progress=False)
+        results = grade_paths(course, [folder], options)
+        return {s["student"]: s for s in results["submissions"]}
+
+    return run

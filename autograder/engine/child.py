@@ -115,8 +115,9 @@ def probe_layers(found: list, arrays: dict, cells, h: float, timeout: float, out
             blobs = stream.read_until(time.monotonic() + timeout, want=1)
             if not blobs:
                 break
-            wire.write_blob(out_fd, blobs[0])
-            found.pop(0)
+            for blob in blobs[:len(found)]:
+                wire.write_blob(out_fd, blob)
+                found.pop(0)
         if found:  # the process hung or died on found[0]
             _, found_as, layer = found.pop(0)
             if not stream.eof:
