@@ -18,6 +18,7 @@ from .errors import ToolError
 from .grading import layers_for, submission_result
 from .layerspec import layer_specs
 from .plan import job_for, plan_submission
+from .reports.atomic import atomic_write_text
 from .submissions import Submission, find_submissions
 
 PROGRESS_FILE = "progress.jsonl"
@@ -43,7 +44,7 @@ def _limits(course: Course, options: GradeOptions) -> tuple[dict, dict]:
               "cpu_seconds": int(timeout) + 1}
     # One slow cell or layer must leave time for the rest of the submission.
     timeouts = {"timeout": timeout, "layer_timeout": min(g.layer_timeout, timeout / 4),
-                "cell_timeout": min(g.cell_timeout, timeout / 4), "max_notebook_mb": 20}
+                "cell_timeout": min(g.cell_timeout, timeout / 4), "max_notebook_mb": g.max_notebook_mb}
     return limits, timeouts
 
 
@@ -73,12 +74,16 @@ class ProgressLog:
                 raise ToolError(f"{self.path}: cannot resume: it was made for {key} {first.get(key)!r}, "
                                 f"not {header.get(key)!r}")
         header["seed"] = first["seed"]
+        kept = [lines[0]]
         for line in lines[1:]:
             try:
                 entry = json.loads(line)
-            except ValueError:
+                self.done[entry["key"]] = entry["result"]
+            except (ValueError, KeyError, TypeError):
                 continue  # a line cut short by the interruption: that submission is graded again
-            self.done[entry["key"]] = entry["result"]
+            kept.append(line)
+        # Rewrite without the damaged tail, so appended lines start on a line of their own.
+        atomic_write_text(self.path, "\n".join(kept) + "\n")
 
     def _append(self, obj: dict) -> None:
         self.handle.write(json.dumps(obj) + "\n")

@@ -69,37 +69,51 @@ def _finite_problem(value: np.ndarray, what: str) -> str | None:
     return f"{what} contains {bad} NaN or infinite value{'s' if bad > 1 else ''}"
 
 
-def match_mistake(spec: LayerSpec, key: str, got: np.ndarray, namespace) -> dict | None:
-    """The catalog entry whose wrong formula reproduces what the student got, if any."""
+def _matches(got: np.ndarray, want: np.ndarray) -> bool:
+    if want.shape != got.shape:
+        return False
+    if not np.all(np.isfinite(want)):
+        return not np.all(np.isfinite(got))
+    return bool(np.all(np.isfinite(got))) and relative_error(got, want) <= MISTAKE_MATCH
+
+
+def match_mistake(spec: LayerSpec, key: str, seen: dict[str, np.ndarray], namespace) -> dict | None:
+    """The catalog entry whose wrong formula reproduces what the student got, if any.
+
+    seen holds every value the student produced in the case (out, dx, dW ...). An entry
+    matches when each value it predicts is one the student produced; among those, the
+    entry explaining the most values wins (a sign on the wrong input also flips dx).
+    """
+    best, best_count = None, 0
     for mistake in spec.mistakes:
         try:
             with np.errstate(all="ignore"):
                 predicted = mistake.predict(namespace)
             if key not in predicted:
                 continue
-            want = np.asarray(predicted[key], dtype=np.float64)
+            wants = {k: np.asarray(v, dtype=np.float64) for k, v in predicted.items()}
         except Exception:  # a prediction that does not apply to these shapes simply does not match
             continue
-        if want.shape != got.shape:
-            continue
-        if not np.all(np.isfinite(want)):
-            matched = not np.all(np.isfinite(got))
-        else:
-            matched = np.all(np.isfinite(got)) and relative_error(got, want) <= MISTAKE_MATCH
-        if matched:
-            return {"name": mistake.name, "explanation": mistake.explanation}
-    return None
+        checked = [k for k in wants if k in seen]
+        if all(_matches(seen[k], wants[k]) for k in checked) and len(checked) > best_count:
+            best, best_count = mistake, len(checked)
+    return {"name": best.name, "explanation": best.explanation} if best else None
 
 
 class _lazy_mistake:
     """Matching the catalog costs time; only failing tests ever ask for it."""
 
-    def __init__(self, spec, key, got, namespace):
-        self.args = (spec, key, got, namespace)
+    def __init__(self, spec, key, seen, namespace):
+        self.args = (spec, key, seen, namespace)
 
     def resolve(self) -> dict | None:
-        spec, key, got, namespace = self.args
-        return match_mistake(spec, key, got, namespace())
+        spec, key, seen, namespace = self.args
+        return match_mistake(spec, key, seen, namespace())
+
+
+def _seen(raw: dict, index: int, spec: LayerSpec) -> dict[str, np.ndarray]:
+    keys = {"out": f"c{index}/out", **{g: f"c{index}/grad/{g}" for g in spec.gradient_names}}
+    return {name: raw[key] for name, key in keys.items() if key in raw}
 
 
 def _forward_tests(lp: LayerPlan, raw: dict, errors: dict) -> list[TestResult]:
@@ -115,7 +129,7 @@ def _forward_tests(lp: LayerPlan, raw: dict, errors: dict) -> list[TestResult]:
                                     f"forward raised an error: {errors.get(key, 'no result')}"))
             continue
         got = raw[key]
-        mistake = _lazy_mistake(spec, "out", got, lambda: values.namespace(out=want))
+        mistake = _lazy_mistake(spec, "out", _seen(raw, index, spec), lambda v=values, w=want: v.namespace(out=w))
         if got.shape != want.shape:
             msg = f"forward returned {_shape(got.shape)}, but the output should have {_shape(want.shape)}"
             tests.append(TestResult(spec.name, "forward", name, 0.0, msg + ".", mistake))
@@ -125,6 +139,10 @@ def _forward_tests(lp: LayerPlan, raw: dict, errors: dict) -> list[TestResult]:
             hint = " (the inputs of this case are large: is the computation numerically stable?)" \
                 if values.spec.scale > 1 else ""
             tests.append(TestResult(spec.name, "forward", name, 0.0, f"{problem}{hint}.", mistake))
+            continue
+        if values.spec.finite_only:
+            tests.append(TestResult(spec.name, "forward", name, 0.0 if problem else 1.0,
+                                    f"{problem}." if problem else "finite output of the right shape.", mistake))
             continue
         err = relative_error(got, want)
         if err > tol:
@@ -152,7 +170,7 @@ def _backward_tests(lp: LayerPlan, raw: dict, errors: dict, h: float) -> list[Te
                 continue
             got = raw[key]
             want = expected.grads[grad]
-            mistake = _lazy_mistake(spec, grad, got, lambda: values.namespace(out=expected.out))
+            mistake = _lazy_mistake(spec, grad, _seen(raw, index, spec), lambda v=values, e=expected: v.namespace(out=e.out))
             if got.shape != want.shape:
                 msg = (f"{grad} has {_shape(got.shape)}, but {target} has {_shape(np.shape(target_value))}: "
                        f"a gradient always has the shape of what it is the gradient of.")

@@ -21,6 +21,7 @@ class CaseSpec:
     labels: dict[str, str]
     scale: float = 1.0
     forward_only: bool = False
+    finite_only: bool = False      # only shape and finiteness are checked (e.g. huge logits)
 
 
 @dataclass(frozen=True)
@@ -109,12 +110,13 @@ def build_spec(course: Course, name: str, config: LayerConfig) -> LayerSpec:
                 raise CourseError(f"{here}.{arg}: expected a shape, a list of positive integers "
                                   f"([] for a scalar), got {value!r}")
         only = raw.get("only")
-        if only not in (None, "forward"):
-            raise CourseError(f"{here}.only: the only accepted value is 'forward', got {only!r}")
+        if only not in (None, "forward", "finite"):
+            raise CourseError(f"{here}.only: expected 'forward' (no backward tests) or 'finite' (forward "
+                              f"output checked for shape and finiteness only), got {only!r}")
         scale = raw.get("scale", 1.0)
         if not isinstance(scale, (int, float)) or scale <= 0:
             raise CourseError(f"{here}.scale: expected a positive number, got {scale!r}")
-        cases.append(CaseSpec(shapes, label_formats, float(scale), only == "forward"))
+        cases.append(CaseSpec(shapes, label_formats, float(scale), only in ("forward", "finite"), only == "finite"))
     if not any(not c.forward_only for c in cases):
         raise CourseError(f"{where}.cases: at least one case must test backward (not 'only: forward')")
     overrides = {k: v for k, v in config.tolerance.model_dump().items() if v is not None}

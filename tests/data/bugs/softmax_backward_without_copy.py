@@ -1,0 +1,13 @@
+class SoftmaxWithLoss:
+    def forward(self, x, t):
+        if t.ndim == 2:
+            t = t.argmax(axis=1)
+        self.t = t
+        self.y = softmax(x)
+        return cross_entropy_error(self.y, t)
+
+    def backward(self, dout=1):
+        n = self.y.shape[0]
+        dx = self.y
+        dx[np.arange(n), self.t] -= 1
+        return dx * dout / n

@@ -1,0 +1,5 @@
+class Minus:
+    def forward(self, x, y):
+        return x - y
+    def backward(self, g):
+        return -g, g

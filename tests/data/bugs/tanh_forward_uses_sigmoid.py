@@ -1,0 +1,7 @@
+class Tanh:
+    def forward(self, x):
+        self.out = 1 / (1 + np.exp(-x))
+        return self.out
+
+    def backward(self, dout):
+        return dout * (1 - self.out ** 2)

@@ -1,0 +1,133 @@
+"""Does the grader give every correct layer full marks, take points from every bug, and name it?"""
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, reference_code
+
+sys.path.insert(0, str(ROOT / "tests" / "data"))
+from bug_corpus import CASES  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def corpus_results(course, tmp_path_factory):
+    """The whole corpus graded once, as one batch, each variant its own submission."""
+    from autograder.batch import GradeOptions, grade_paths
+
+    folder = tmp_path_factory.mktemp("corpus")
+    for case in CASES:
+        (folder / f"{case['id']}.py").write_text("import numpy as np\n\n" + case["code"])
+    options = GradeOptions(out_dir=folder / "out", workers=2, seed=99, show_progress=False)
+    results = grade_paths(course, [folder], options)
+    return {s["student"]: s for s in results["submissions"]}
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["correct"]], ids=lambda c: c["id"])
+def test_correct_code_written_differently_gets_full_marks(corpus_results, case):
+    result = corpus_results[case["id"]]
+    layer = result["layers"][case["layer"]]
+    failed = [(t["name"], t["message"]) for t in result["tests"] if not t["passed"]]
+    assert result["status"] == "graded"
+    assert layer["score"] == layer["max_score"], failed
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if not c["correct"]], ids=lambda c: c["id"])
+def test_every_bug_loses_points_and_catalogued_ones_are_named(corpus_results, case):
+    result = corpus_results[case["id"]]
+    layer = result["layers"][case["layer"]]
+    assert layer["score"] < layer["max_score"]
+    failing = [t for t in result["tests"] if t["layer"] == case["layer"] and not t["passed"]]
+    assert failing and all(t["message"] for t in failing)
+    if case["mistake"] and case["mistake"] != "dx uses W without transpose":  # needs a square case
+        named = {t["misconception"]["name"] for t in failing if t["misconception"]}
+        assert case["mistake"] in named, named
+
+
+def test_messages_speak_of_shapes_and_the_fix(corpus_results):
+    result = corpus_results["affine_dW_transposed"]
+    test = next(t for t in result["tests"] if t["name"].startswith("backward dW") and not t["passed"])
+    assert "dW has shape (3, 6), but W has shape (6, 3)" in test["message"]
+    assert "x.T @ dout" in test["misconception"]["explanation"]
+
+
+def test_one_hot_only_softmax_is_diagnosed(corpus_results):
+    result = corpus_results["softmax_onehot_only_backward"]
+    named = {t["misconception"]["name"] for t in result["tests"] if t["misconception"]}
+    assert "one-hot labels only" in named
+
+
+def test_partial_credit_when_backward_is_consistent_with_a_wrong_forward(grade):
+    # Twice tanh, with the matching derivative: backward agrees with its own forward, not the reference.
+    wrong_forward = (reference_code("Tanh").replace("return self.out\n", "return 2 * self.out\n")
+                     .replace("return dout * (1.0 - self.out ** 2)", "return 2 * dout * (1.0 - self.out ** 2)"))
+    result = grade({"halfway": wrong_forward}, assignment="activations")["halfway"]
+    tanh = [t for t in result["tests"] if t["layer"] == "Tanh"]
+    backward = [t for t in tanh if t["category"] == "backward"]
+    assert all(0 < t["score"] < t["max_score"] for t in backward)
+    assert all("consistent with your forward" in t["message"] for t in backward)
+    assert result["layers"]["Relu"]["score"] == 0 and "no class named Relu" in result["tests"][0]["message"]
+
+
+def test_inputs_are_per_student_and_reproducible(grade, tmp_path):
+    code = reference_code("Affine")
+    first = grade({"ann": code, "ben": code}, seed=5)
+    assert first["ann"]["seed"] != first["ben"]["seed"]
+    again = grade({"ann": code}, seed=5)
+    assert again["ann"]["seed"] == first["ann"]["seed"]
+
+
+SEED_VERDICTS = {
+    "seed_0": {"full": ["MulLayer", "AddLayer", "Relu"], "partial": {}},
+    "seed_1": {"full": ["MulLayer", "AddLayer", "Relu", "Sigmoid"],
+               "partial": {"Affine": None, "SoftmaxWithLoss": "one-hot labels only"}},
+    "seed_2": {"full": ["AddLayer", "SubLayer", "MulLayer", "ExpLayer", "LogLayer", "Relu", "ScalarAffine"],
+               "partial": {"DivLayer": "dy uses y instead of x", "Sigmoid": None, "Affine": None}},
+    "seed_3": {"full": ["MulLayer", "AddLayer"],
+               "partial": {"Relu": "chained assignment returns 0", "Sigmoid": None, "Affine": None}},
+    "seed_4": {"full": ["MulLayer", "AddLayer", "Sigmoid"], "partial": {"Relu": "mask never set in forward"}},
+}
+
+
+def test_seed_notebooks_get_the_verdicts_a_careful_ta_gives(course, tmp_path):
+    from autograder.batch import GradeOptions, grade_paths
+
+    results = grade_paths(course, [ROOT / "examples" / "seeds"],
+                          GradeOptions(out_dir=tmp_path / "out", workers=2, seed=3, show_progress=False))
+    by_student = {s["student"]: s for s in results["submissions"]}
+    for seed, verdict in SEED_VERDICTS.items():
+        result = by_student[seed]
+        assert result["status"] == "graded", (seed, result["error"])
+        assert set(result["layers"]) == set(verdict["full"]) | set(verdict["partial"]), seed
+        for layer in verdict["full"]:
+            got = result["layers"][layer]
+            assert got["score"] == got["max_score"], (seed, layer)
+        for layer, mistake in verdict["partial"].items():
+            got = result["layers"][layer]
+            assert got["score"] < got["max_score"], (seed, layer)
+            if mistake:
+                named = {t["misconception"]["name"] for t in result["tests"]
+                         if t["layer"] == layer and t["misconception"]}
+                assert mistake in named, (seed, layer, named)
+
+
+def test_resume_continues_without_regrading(course, tmp_path):
+    from autograder.batch import PROGRESS_FILE, GradeOptions, grade_paths
+
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        (folder / f"{name}.py").write_text(reference_code("Relu"))
+    out = tmp_path / "out"
+    grade_paths(course, [folder], GradeOptions(out_dir=out, workers=1, seed=8, show_progress=False))
+    lines = (out / PROGRESS_FILE).read_text().splitlines()
+    # Simulate an interruption after the first submission, the last line cut in half.
+    (out / PROGRESS_FILE).write_text("\n".join(lines[:2]) + "\n" + lines[2][:40])
+    (folder / "d.py").write_text(reference_code("Relu"))
+    results = grade_paths(course, [folder], GradeOptions(out_dir=out, workers=1, resume=True, show_progress=False))
+    assert results["seed"] == 8  # the interrupted run's seed, so inputs are the same
+    assert [s["student"] for s in results["submissions"]] == ["a", "b", "c", "d"]
+    graded_again = [json.loads(line)["result"]["student"] for line in (out / PROGRESS_FILE).read_text().splitlines()[2:]
+                    if line.startswith('{"key"')]
+    assert "a" not in graded_again and {"b", "c", "d"} <= set(graded_again)
