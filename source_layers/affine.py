@@ -103,8 +103,5 @@ MISTAKES = {
                 "dx has the flattened shape (N, D): reshape it back to the original shape of x "
                 "(remember x.shape in forward).",
                 lambda c: {"dx": c.dout @ c.W.T}),
-        Mistake("dx uses W without transpose",
-                "you computed dx = dout @ W: use dout @ W.T.",
-                lambda c: {"dx": (c.dout @ c.W).reshape(c.x.shape)}),
     ],
 }
