@@ -177,6 +177,7 @@ class LayerProbe:
         """Forward outputs at every +h/-h perturbation of one argument, stacked (n, 2, *out)."""
         base = np.asarray(inputs[arg] if arg else params[param], dtype=np.float64)
         rows = []
+        shared = self.new(params) if arg else None  # forward on moved inputs needs no new instance
         for i in range(base.size):
             pair = []
             for sign in (1.0, -1.0):
@@ -184,8 +185,7 @@ class LayerProbe:
                 moved.flat[i] += sign * self.h
                 moved = np.float64(moved) if moved.ndim == 0 else moved
                 if arg:
-                    layer = self.new(params)
-                    pair.append(self.forward(layer, {**inputs, arg: moved}))
+                    pair.append(self.forward(shared, {**inputs, arg: moved}))
                 else:
                     layer = self.new({**params, param: moved})
                     pair.append(self.forward(layer, inputs))

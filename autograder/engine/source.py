@@ -79,8 +79,13 @@ def _notebook_cells(data: dict) -> list[str]:
             if isinstance(c, dict) and c.get("cell_type") == "code"]
 
 
+_IPYTHON_SYNTAX = re.compile(r"^\s*[%!]|[?]\s*$|^\s*\w+\s*=\s*[%!]", re.MULTILINE)
+
+
 def _plain_python(cell: str) -> str:
     """Cell text as Python: magics and shell escapes become calls the grading shell records."""
+    if not _IPYTHON_SYNTAX.search(cell):
+        return cell  # plain Python, by far the common case: IPython's parser is not needed
     if TransformerManager is not None:
         try:
             return TransformerManager().transform_cell(cell)
