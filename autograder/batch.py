@@ -128,8 +128,8 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions) -> dic
     h = course.grading.numerical_step
     results: dict[str, dict] = {}
     pending: list[tuple[str, Submission]] = []
-    for sub in submissions:
-        key = sub.fingerprint()
+    keys = [sub.fingerprint() for sub in submissions]
+    for sub, key in zip(submissions, keys):
         if key in log.done:
             results[key] = log.done[key]
         else:
@@ -170,7 +170,7 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions) -> dic
         bar.close()
         log.close()
     elapsed = time.monotonic() - started
-    ordered = [results[s.fingerprint()] for s in submissions if s.fingerprint() in results]
+    ordered = [results[key] for key in keys if key in results]
     protections = next((r["protections"] for r in ordered if r.get("protections")), [])
     return {
         "course": course.title,

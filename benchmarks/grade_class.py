@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import resource
@@ -121,15 +122,17 @@ def nbgrader_rate(folder: Path, sample: int) -> float | None:
     (course / "source" / assignment).mkdir(parents=True)
     shutil.copy(ROOT / "solutions" / assignment / f"{assignment}.ipynb", course / "source" / assignment)
     (course / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.course_id = 'bench'\n")
+    # nbgrader runs alembic as a program, so the environment's scripts must be on PATH.
+    env = {**os.environ, "PATH": f"{nbgrader.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     subprocess.run([str(nbgrader), "generate_assignment", assignment, "--force"], cwd=course, check=True,
-                   capture_output=True)
+                   capture_output=True, env=env)
     chosen = sorted((folder / "submitted").glob(f"*/{assignment}/{assignment}.ipynb"))[:sample]
     for path in chosen:
         target = course / "submitted" / path.parent.parent.name / assignment
         target.mkdir(parents=True)
         shutil.copy(path, target)
     started = time.perf_counter()
-    subprocess.run([str(nbgrader), "autograde", assignment, "--force"], cwd=course, capture_output=True)
+    subprocess.run([str(nbgrader), "autograde", assignment, "--force"], cwd=course, capture_output=True, env=env)
     return len(chosen) / (time.perf_counter() - started)
 
 

@@ -31,8 +31,15 @@ def _refuse_exit(status=0):
     raise ExitRequested(f"os._exit({status}) was called")
 
 
+def stay_single(pid: int) -> None:
+    """A process the submission forked must not go on grading as if it were the child itself."""
+    if os.getpid() != pid:
+        _real_exit(0)
+
+
 def run_cells(cells: list[str], namespace: dict, cell_timeout: float) -> list[dict]:
     """Execute every cell in order; an error ends only its own cell. Returns one report per failing cell."""
+    me = os.getpid()
     def on_alarm(signum, frame):
         raise CellTimeout()
 
@@ -64,9 +71,31 @@ def run_cells(cells: list[str], namespace: dict, cell_timeout: float) -> list[di
         except BaseException as exc:  # a student's error ends its cell, never the grading
             reports.append({"cell": index, "error": describe_exception(exc, cells)})
         finally:
+            stay_single(me)
             signal.setitimer(signal.ITIMER_REAL, 0)
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
     return reports
+
+
+def _end_strays() -> int:
+    """Stop every process the cells started and reap them, so the layer tests start clean.
+
+    This child is PID 1 of its namespace: orphans become its children, and zombies it does not
+    reap would count against the process limit.
+    """
+    try:
+        os.kill(-1, signal.SIGKILL)  # every process in this namespace except this one
+    except OSError:
+        pass
+    reaped = 0
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return reaped
+        except InterruptedError:
+            continue
+        reaped += 1 if pid else 0
 
 
 def find_class(namespace: dict, names: list[str]):
@@ -102,12 +131,25 @@ def probe_layers(found: list, arrays: dict, cells, h: float, timeout: float, out
     """
     while found:
         read_end, write_end = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:  # the submission's own processes or threads used up its limit
+            os.close(read_end)
+            os.close(write_end)
+            reason = (f"the layer tests could not start ({exc.strerror}): the submission keeps too many "
+                      f"processes or threads running")
+            for _, found_as, layer in found:
+                wire.write_blob(out_fd, wire.encode({"kind": "layer", "layer": layer["name"],
+                                                     "found_as": found_as, "fatal": reason}))
+            return
         if pid == 0:
             os.close(read_end)
             os.close(out_fd)  # submitted code must not reach the grader's channel from here
+            me = os.getpid()
             for cls, found_as, layer in found:
-                wire.write_blob(write_end, _probe_payload(cls, found_as, layer, arrays, cells, h))
+                payload = _probe_payload(cls, found_as, layer, arrays, cells, h)
+                stay_single(me)
+                wire.write_blob(write_end, payload)
             _real_exit(0)
         os.close(write_end)
         stream = BlobStream(read_end, wire.MAX_BLOB_BYTES)
@@ -149,6 +191,10 @@ def run_child(job: dict, arrays: dict, cells: list[str], out_fd: int, protection
     os._exit = _refuse_exit
     namespace = make_namespace(job["helpers"], notes)
     reports = run_cells(cells, namespace, job["cell_timeout"])
+    stray = _end_strays()
+    if stray:
+        notes.append(f"the notebook started {stray} process{'es' if stray > 1 else ''} that were still "
+                     f"around after its last cell; they were stopped before the layers were tested")
     wire.write_blob(out_fd, wire.encode({"kind": "cells", "count": len(cells), "errors": reports,
                                          "notes": notes}))
     found = []

@@ -176,23 +176,23 @@ class LayerProbe:
     def numeric(self, prefix, params, inputs, arg, param):
         """Forward outputs at every +h/-h perturbation of one argument, stacked (n, 2, *out)."""
         base = np.asarray(inputs[arg] if arg else params[param], dtype=np.float64)
-        rows = []
         shared = self.new(params) if arg else None  # forward on moved inputs needs no new instance
+        outputs = None
         for i in range(base.size):
-            pair = []
-            for sign in (1.0, -1.0):
+            for j, sign in enumerate((1.0, -1.0)):
                 moved = base.copy()
                 moved.flat[i] += sign * self.h
                 moved = np.float64(moved) if moved.ndim == 0 else moved
                 if arg:
-                    pair.append(self.forward(shared, {**inputs, arg: moved}))
+                    out = self.forward(shared, {**inputs, arg: moved})
                 else:
-                    layer = self.new({**params, param: moved})
-                    pair.append(self.forward(layer, inputs))
-            if pair[0].shape != pair[1].shape or (rows and rows[-1].shape[1:] != pair[0].shape):
-                raise ProbeError(f"{self.name}.forward returned outputs of changing shapes")
-            rows.append(np.stack(pair))
-        self.out[f"{prefix}/num/{arg or param}"] = np.stack(rows) if rows else np.zeros((0, 2))
+                    out = self.forward(self.new({**params, param: moved}), inputs)
+                if outputs is None:
+                    outputs = np.empty((base.size, 2) + out.shape)
+                elif out.shape != outputs.shape[2:]:
+                    raise ProbeError(f"{self.name}.forward returned outputs of changing shapes")
+                outputs[i, j] = out
+        self.out[f"{prefix}/num/{arg or param}"] = outputs if outputs is not None else np.zeros((0, 2))
 
     def run_state(self):
         """Forward twice then backward, and backward twice: the layer must follow its latest input."""

@@ -14,6 +14,8 @@ try:  # IPython's own parser turns %magics and !shell lines into get_ipython() c
 except ImportError:  # pragma: no cover - IPython is a dependency; this keeps grading alive without it
     TransformerManager = None
 
+from ..cell_ids import SELF_CHECK_SUPPORT
+
 MAX_NOTEBOOK_MB = 20
 
 
@@ -76,7 +78,16 @@ def _notebook_cells(data: dict) -> list[str]:
     if not isinstance(cells, list):
         raise InvalidSubmission("the notebook has no list of cells: the file is damaged")
     return [_cell_text(c.get("source", "")) for c in cells
-            if isinstance(c, dict) and c.get("cell_type") == "code"]
+            if isinstance(c, dict) and c.get("cell_type") == "code" and not _is_check_cell(c)]
+
+
+def _is_check_cell(cell: dict) -> bool:
+    """The kit's self-check cells and their support code: the grader runs its own tests instead."""
+    meta = cell.get("metadata")
+    nbgrader = meta.get("nbgrader") if isinstance(meta, dict) else None
+    if not isinstance(nbgrader, dict) or nbgrader.get("solution") is True:
+        return False
+    return nbgrader.get("grade") is True or nbgrader.get("grade_id") == SELF_CHECK_SUPPORT
 
 
 _IPYTHON_SYNTAX = re.compile(r"^\s*[%!]|[?]\s*$|^\s*\w+\s*=\s*[%!]", re.MULTILINE)

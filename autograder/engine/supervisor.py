@@ -88,7 +88,8 @@ def supervise(job: dict, arrays: dict, out_fd: int) -> None:
         remove_workdir(workdir)
     finished = any(_kind(b) == "done" for b in blobs)
     if stream.overflow:
-        summary.update(status="crashed", error="the submission sent far more data than any layer produces; "
+        summary.update(status="crashed", error="the channel from the sandbox to the grader was corrupted "
+                                                "(the submission wrote into it or sent far too much); "
                                                 "grading stopped")
     elif timed_out and not finished:
         summary.update(status="timeout", error=f"grading took longer than the {job['timeout']:g} s limit "
