@@ -43,16 +43,11 @@ def serve(worker: int) -> None:
         job["worker"] = worker
         _, arrays = wire.decode(arrays_blob)
         compile_helpers(job["helpers"])  # before the fork, so the compiled code is inherited
-        pid = os.fork()
-        if pid == 0:
-            try:
-                supervise(job, arrays, stdout)
-            finally:
-                os._exit(0)
-        _, status = os.waitpid(pid, 0)
-        if status != 0:
+        try:
+            supervise(job, arrays, stdout)
+        except Exception as exc:  # a fault of the grader itself: report it, keep serving
             wire.write_blob(stdout, json.dumps({"status": "crashed", "messages": 0,
-                                                "error": "the grader's supervisor failed"}).encode())
+                                                "error": f"the grader failed: {type(exc).__name__}: {exc}"}).encode())
 
 
 if __name__ == "__main__":

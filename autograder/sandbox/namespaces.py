@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
@@ -95,3 +96,51 @@ def namespace_id(kind: str, pid: int | str = "self") -> str | None:
     except OSError:
         return None
 
+
+
+# clone(2) numbers where a fork-like clone (no new stack) is known to work.
+_SYS_CLONE = {"x86_64": 56, "aarch64": 220}
+
+
+def _raw_clone(flags: int) -> int:
+    """clone(2) without a new stack: like fork(), but the child starts in new namespaces.
+
+    Python's own fork bookkeeping (locks, thread state) is run around it exactly as os.fork
+    does. Returns the child's pid in the parent, 0 in the child, -1 if the kernel refused.
+    """
+    libc = _load_libc()
+    number = _SYS_CLONE.get(os.uname().machine)
+    if libc is None or number is None:
+        return -1
+    api = ctypes.pythonapi
+    libc.syscall.restype = ctypes.c_long
+    api.PyOS_BeforeFork()
+    pid = libc.syscall(ctypes.c_long(number), ctypes.c_ulong(flags | signal.SIGCHLD), None, None, None, None)
+    if pid == 0:
+        api.PyOS_AfterFork_Child()
+    else:
+        api.PyOS_AfterFork_Parent()
+    return pid
+
+
+def fork_into_namespaces() -> tuple[int, list[str]]:
+    """Fork a child that is PID 1 of fresh pid, net, ipc and uts namespaces.
+
+    Unlike unshare, this leaves the caller where it was, so a long-lived worker can do it
+    for every submission without a throw-away process in between. Falls back to a plain
+    fork in which the child unshares what it still can. Returns (pid, namespaces entered),
+    the list being meaningful in the child only.
+    """
+    wanted = 0
+    for flag in NAMESPACES.values():
+        wanted |= flag
+    pid = _raw_clone(wanted)
+    if pid == 0:
+        _set_hostname()
+        return 0, list(NAMESPACES)
+    if pid > 0:
+        return pid, []
+    pid = os.fork()
+    if pid == 0:
+        return 0, [n for n in enter_namespaces() if n != "pid"]  # pid would only apply to its children
+    return pid, []
