@@ -18,10 +18,10 @@ def write_outputs(results: dict, out_dir: Path, fmt: str) -> dict[str, Path]:
             if len(results["submissions"]) != 1:
                 raise ToolError(f"--format gradescope grades exactly one submission, got {len(results['submissions'])}")
             own = out_dir / "autograder-results.json"
-            written["results.json"].replace(own)
-            written["autograder-results.json"] = own
+            written["results"].replace(own)
+            written["autograder-results"] = own
             write_gradescope(results, out_dir / "results.json")
-            written["results.json"] = out_dir / "results.json"
+            written["results"] = out_dir / "results.json"
         return written
     except OSError as exc:
         raise ToolError(f"{out_dir}: cannot write results: {exc.strerror or exc}") from None
@@ -44,6 +44,8 @@ def print_summary(results: dict, written: dict[str, Path], limit: int = 40) -> N
                f" in {results.get('elapsed', 0):.1f} s (seed {results['seed']})")
     protections = results.get("protections") or ["none: submissions ran without isolation"]
     click.echo("sandbox: " + "; ".join(protections))
-    for name, path in written.items():
-        if name in ("results.json", "grades.csv", "report.html", "feedback"):
-            click.echo(f"{name}: {path}")
+    labels = {"report": "class report", "grades": "grades (CSV)", "feedback": "feedback pages",
+              "results": "all results (JSON)", "canvas": "Canvas import", "moodle": "Moodle import"}
+    for name, label in labels.items():
+        if name in written:
+            click.echo(f"{label + ':':<20} {written[name]}")
