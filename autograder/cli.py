@@ -33,9 +33,10 @@ def main():
 def generate(course_path: Path, check: bool):
     """Write the student notebooks (assignments/) and solutions (solutions/) from the course."""
     from .course import load_course
-    from .generate import generate as run_generate
 
     course = load_course(course_path)
+    from .generate import generate as run_generate  # nbformat is slow to import: only once the course is valid
+
     result = run_generate(course, check=check)
     if check:
         if result.stale:
