@@ -18,7 +18,9 @@ from .errors import ToolError
 from .grading import layers_for, submission_result
 from .layerspec import layer_specs
 from .plan import job_for, plan_submission
-from .reports.atomic import atomic_write_text
+from .reports.atomic import atomic_write_bytes, atomic_write_text
+from .reports.feedback import feedback_paths, render_feedback
+from .reports.write_all import RESULTS_JSON
 from .submissions import Submission, find_submissions
 
 PROGRESS_FILE = "progress.jsonl"
@@ -49,22 +51,27 @@ def _limits(course: Course, options: GradeOptions) -> tuple[dict, dict]:
 
 
 class ProgressLog:
-    """Each finished submission is appended at once, so an interrupted run loses nothing."""
+    """Each finished submission is appended at once, so an interrupted run loses nothing.
+
+    The log also remembers where each result's line starts, so results.json can be written
+    at the end by copying lines instead of holding every result in memory.
+    """
 
     def __init__(self, path: Path, header: dict, resume: bool):
         self.path = path
-        self.done: dict[str, dict] = {}
+        self.done: dict[str, dict] = {}      # compact results of finished submissions
+        self.offsets: dict[str, tuple[int, int]] = {}
         if resume and path.exists():
             self._load(header)
-            self.handle = open(path, "a", encoding="utf-8")
+            self.handle = open(path, "ab")
         else:
-            self.handle = open(path, "w", encoding="utf-8")
+            self.handle = open(path, "wb")
             self._append({"header": header})
         self.since_sync = 0
 
     def _load(self, header: dict) -> None:
-        with open(self.path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
+        with open(self.path, "rb") as handle:
+            lines = handle.read().split(b"\n")
         try:
             first = json.loads(lines[0])["header"]
         except (IndexError, ValueError, KeyError, TypeError):
@@ -75,31 +82,71 @@ class ProgressLog:
                                 f"not {header.get(key)!r}")
         header["seed"] = first["seed"]
         kept = [lines[0]]
+        offset = len(lines[0]) + 1
         for line in lines[1:]:
             try:
                 entry = json.loads(line)
-                self.done[entry["key"]] = entry["result"]
+                key, result = entry["key"], entry["result"]
             except (ValueError, KeyError, TypeError):
                 continue  # a line cut short by the interruption: that submission is graded again
+            self.done[key] = compact(result)
+            self.offsets[key] = (offset, len(line))
             kept.append(line)
+            offset += len(line) + 1
         # Rewrite without the damaged tail, so appended lines start on a line of their own.
-        atomic_write_text(self.path, "\n".join(kept) + "\n")
+        atomic_write_bytes(self.path, b"\n".join(kept) + b"\n")
 
-    def _append(self, obj: dict) -> None:
-        self.handle.write(json.dumps(obj) + "\n")
+    def _append(self, obj: dict) -> tuple[int, int]:
+        line = json.dumps(obj, ensure_ascii=False).encode()
+        start = self.handle.tell()
+        self.handle.write(line + b"\n")
         self.handle.flush()
+        return start, len(line)
 
     def record(self, key: str, result: dict) -> None:
-        self._append({"key": key, "result": result})
+        self.offsets[key] = self._append({"key": key, "result": result})
         self.since_sync += 1
         if self.since_sync >= 25:
             os.fsync(self.handle.fileno())
             self.since_sync = 0
 
+    def copy_results(self, keys: list[str], head: dict, target: Path) -> None:
+        """results.json: the run's header, then each result's line from the log, in order."""
+        opening = json.dumps(head, ensure_ascii=False)[:-1] + ', "submissions": [\n'
+        tmp = target.with_name(f".{target.name}.tmp")
+        with open(self.path, "rb") as log, open(tmp, "wb") as out:
+            out.write(opening.encode())
+            first = True
+            for key in keys:
+                if key not in self.offsets:
+                    continue
+                start, length = self.offsets[key]
+                log.seek(start)
+                line = log.read(length)
+                # A line is {"key": "...", "result": {...}}; quotes inside the key are escaped, so the
+                # first '"result": ' is the field itself.
+                result = line[line.index(b'"result": ') + len(b'"result": '):-1]
+                out.write((b"" if first else b",\n") + result)
+                first = False
+            out.write(b"\n]}\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+
     def close(self) -> None:
         self.handle.flush()
         os.fsync(self.handle.fileno())
         self.handle.close()
+
+
+def compact(result: dict) -> dict:
+    """What the class-level reports need of a result: no messages, notes or explanations."""
+    tests = [{"layer": t["layer"], "category": t["category"], "name": t["name"], "score": t["score"],
+              "max_score": t["max_score"], "passed": t["passed"],
+              "misconception": {"name": t["misconception"]["name"], "explanation": t["misconception"]["explanation"]}
+              if t.get("misconception") else None}
+             for t in result.get("tests", [])]
+    return {**{k: v for k, v in result.items() if k not in ("tests", "notes")}, "tests": tests, "notes": []}
 
 
 def _prepare_out_dir(out_dir: Path) -> None:
@@ -113,7 +160,12 @@ def _prepare_out_dir(out_dir: Path) -> None:
 
 
 def grade_paths(course: Course, paths: list[Path], options: GradeOptions) -> dict:
-    """Grade every submission under paths; returns the results document (also written to out_dir)."""
+    """Grade every submission under paths.
+
+    Writes results.json, the progress log and each feedback page as it goes; returns the
+    results document in compact form (no test messages), which is all the class-level
+    reports need. load_results() reads the full one.
+    """
     if options.assignment:
         course.assignment(options.assignment)  # unknown names fail before any work
     submissions = find_submissions(paths)
@@ -129,6 +181,9 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions) -> dic
     results: dict[str, dict] = {}
     pending: list[tuple[str, Submission]] = []
     keys = [sub.fingerprint() for sub in submissions]
+    pages = dict(zip(keys, feedback_paths({"submissions": [{"student": s.student} for s in submissions]},
+                                          options.out_dir)))
+    head = {"course": course.title, "assignment": options.assignment, "seed": run_seed}
     for sub, key in zip(submissions, keys):
         if key in log.done:
             results[key] = log.done[key]
@@ -161,8 +216,9 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions) -> dic
             key, outcome = pool.next_result()
             sub, assignment, plan = in_flight.pop(key)
             result = submission_result(course, sub, assignment, plan, outcome, h)
-            results[key] = result
             log.record(key, result)
+            atomic_write_text(pages[key], render_feedback(head, result), durable=False)
+            results[key] = compact(result)
             bar.update(1)
             bar.set_postfix_str(f"{sub.student}: {result['status']}", refresh=False)
     finally:
@@ -172,12 +228,16 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions) -> dic
     elapsed = time.monotonic() - started
     ordered = [results[key] for key in keys if key in results]
     protections = next((r["protections"] for r in ordered if r.get("protections")), [])
-    return {
-        "course": course.title,
-        "assignment": options.assignment,
-        "seed": run_seed,
+    document = {
+        **head,
         "graded_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "elapsed": round(elapsed, 3),
         "protections": protections,
-        "submissions": ordered,
     }
+    log.copy_results(keys, document, options.out_dir / RESULTS_JSON)
+    return {**document, "submissions": ordered}
+
+
+def load_results(out_dir: Path) -> dict:
+    """The full results document of a run (grade_paths returns a compact one)."""
+    return json.loads((Path(out_dir) / RESULTS_JSON).read_text(encoding="utf-8"))

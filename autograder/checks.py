@@ -183,11 +183,19 @@ def _backward_tests(lp: LayerPlan, raw: dict, errors: dict, h: float) -> list[Te
             ref_err = relative_error(got, want)
             ref_ok = ref_err <= spec.tolerance.reference
             num_key = f"c{index}/num/{target}"
-            if num_key in raw and raw[num_key].shape[0] == np.size(target_value):
-                numeric = gradient_from_outputs(raw[num_key], values.dout, h, np.shape(target_value))
-                num_err = relative_error(got, numeric)
+            directions = lp.directions.get(index, {}).get(target)
+            steps = len(directions) if directions is not None else np.size(target_value)
+            if num_key in raw and raw[num_key].shape[0] == steps:
+                if directions is None:
+                    numeric = gradient_from_outputs(raw[num_key], values.dout, h, np.shape(target_value))
+                    num_err = relative_error(got, numeric)
+                    what = "numerical gradient"
+                else:  # grad . v against the derivative along v, for each direction v
+                    numeric = gradient_from_outputs(raw[num_key], values.dout, h, (steps,))
+                    num_err = relative_error(directions.reshape(steps, -1) @ got.ravel(), numeric)
+                    what = "numerical derivatives along random directions"
                 num_ok = num_err <= spec.tolerance.gradient
-                num_text = f"numerical gradient of your forward: relative error {num_err:.2g}"
+                num_text = f"{what} of your forward: relative error {num_err:.2g}"
             else:
                 num_ok = False
                 num_text = "the numerical gradient could not be computed: " + \

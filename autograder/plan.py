@@ -20,6 +20,9 @@ class LayerPlan:
     cases: list[CaseValues]
     expected: list[Expected | np.ndarray]   # Expected for backward cases, the output for forward-only
     state: CaseValues                       # a second draw with case 0's shapes, for the state tests
+    # Per case index: argument -> unit directions (k, *shape) for a directional numerical check.
+    # The first backward case gets a full numerical gradient instead (no entry here).
+    directions: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
 
 
 @dataclass
@@ -50,7 +53,29 @@ def plan_layer(spec: LayerSpec, rng: np.random.Generator) -> LayerPlan:
     state = draw_case(spec, spec.cases[first], rng)
     state.params = cases[first].params
     with_dout(state, spec, reference_forward(spec, state).shape, rng)
-    return LayerPlan(spec, cases, expected, state)
+    directions = {i: _directions(spec, values, rng) for i, values in enumerate(cases)
+                  if i != first and not values.spec.forward_only}
+    return LayerPlan(spec, cases, expected, state, directions)
+
+
+DIRECTIONS = 2
+
+
+def _directions(spec: LayerSpec, values: CaseValues, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Random unit directions for the arguments where they save work over a full gradient.
+
+    Central differences along a few random directions check the same identity as a full
+    numerical gradient (grad . v = d/dh f(x + h v)) at a fraction of the forward calls;
+    small arguments keep the full gradient.
+    """
+    out = {}
+    for name in spec.diff_inputs + spec.params:
+        shape = np.shape(values.inputs.get(name, values.params.get(name)))
+        if int(np.prod(shape, dtype=int)) <= 2 * DIRECTIONS:
+            continue
+        v = rng.standard_normal(size=(DIRECTIONS, *shape))
+        out[name] = v / np.linalg.norm(v.reshape(DIRECTIONS, -1), axis=1).reshape((DIRECTIONS,) + (1,) * len(shape))
+    return out
 
 
 def plan_submission(specs: list[LayerSpec], run_seed: int, student: str) -> SubmissionPlan:
@@ -88,6 +113,9 @@ def job_for(plan: SubmissionPlan, path: str, course: Course, limits: dict, timeo
         for name, value in {**lp.state.params, **lp.state.inputs}.items():
             arrays[f"{spec.name}/state/{name}"] = np.asarray(value, dtype=np.float64)
         arrays[f"{spec.name}/state/dout"] = np.asarray(lp.state.dout, dtype=np.float64)
+        for index, by_arg in lp.directions.items():
+            for name, v in by_arg.items():
+                arrays[f"{spec.name}/c{index}/dir/{name}"] = v
         layers.append({
             "name": spec.name,
             "names": [spec.name, *spec.aliases],

@@ -1,7 +1,6 @@
 """The end of a grading run: files written, and a summary table on the terminal."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -10,18 +9,22 @@ from .errors import ToolError
 
 
 def write_outputs(results: dict, out_dir: Path, fmt: str) -> dict[str, Path]:
+    """The class-level files; results.json and feedback/ were written while grading."""
     try:
-        from .reports.write_all import write_reports
-        written = write_reports(results, out_dir)
+        from .reports.feedback import FEEDBACK_DIR_NAME
+        from .reports.write_all import RESULTS_JSON, write_summaries
+        written = {"results": out_dir / RESULTS_JSON, "feedback": out_dir / FEEDBACK_DIR_NAME,
+                   **write_summaries(results, out_dir)}
         if fmt == "gradescope":
+            from .batch import load_results
             from .reports.gradescope import write_gradescope
             if len(results["submissions"]) != 1:
                 raise ToolError(f"--format gradescope grades exactly one submission, got {len(results['submissions'])}")
+            full = load_results(out_dir)
             own = out_dir / "autograder-results.json"
             written["results"].replace(own)
             written["autograder-results"] = own
-            write_gradescope(results, out_dir / "results.json")
-            written["results"] = out_dir / "results.json"
+            write_gradescope(full, out_dir / RESULTS_JSON)
         return written
     except OSError as exc:
         raise ToolError(f"{out_dir}: cannot write results: {exc.strerror or exc}") from None

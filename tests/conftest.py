@@ -32,7 +32,7 @@ def reference_code(*names: str) -> str:
 @pytest.fixture
 def grade(course, tmp_path):
     """Grade {student: python source} through the real engine; returns {student: result entry}."""
-    from autograder.batch import GradeOptions, grade_paths
+    from autograder.batch import GradeOptions, grade_paths, load_results
 
     def run(sources: dict[str, str], assignment=None, timeout=8.0, seed=1234, workers=2, suffix=".py"):
         folder = tmp_path / "subs"
@@ -43,7 +43,7 @@ def grade(course, tmp_path):
                 handle.write(code)
         options = GradeOptions(assignment=assignment, out_dir=tmp_path / "out", workers=workers, seed=seed,
                                timeout=timeout, show_progress=False)
-        results = grade_paths(course, [folder], options)
-        return {s["student"]: s for s in results["submissions"]}
+        grade_paths(course, [folder], options)
+        return {s["student"]: s for s in load_results(options.out_dir)["submissions"]}
 
     return run

@@ -14,14 +14,14 @@ from bug_corpus import CASES  # noqa: E402
 @pytest.fixture(scope="module")
 def corpus_results(course, tmp_path_factory):
     """The whole corpus graded once, as one batch, each variant its own submission."""
-    from autograder.batch import GradeOptions, grade_paths
+    from autograder.batch import GradeOptions, grade_paths, load_results
 
     folder = tmp_path_factory.mktemp("corpus")
     for case in CASES:
         (folder / f"{case['id']}.py").write_text("import numpy as np\n\n" + case["code"])
     options = GradeOptions(out_dir=folder / "out", workers=2, seed=99, show_progress=False)
-    results = grade_paths(course, [folder], options)
-    return {s["student"]: s for s in results["submissions"]}
+    grade_paths(course, [folder], options)
+    return {s["student"]: s for s in load_results(options.out_dir)["submissions"]}
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c["correct"]], ids=lambda c: c["id"])
@@ -91,11 +91,11 @@ SEED_VERDICTS = {
 
 
 def test_seed_notebooks_get_the_verdicts_a_careful_ta_gives(course, tmp_path):
-    from autograder.batch import GradeOptions, grade_paths
+    from autograder.batch import GradeOptions, grade_paths, load_results
 
-    results = grade_paths(course, [ROOT / "examples" / "seeds"],
-                          GradeOptions(out_dir=tmp_path / "out", workers=2, seed=3, show_progress=False))
-    by_student = {s["student"]: s for s in results["submissions"]}
+    grade_paths(course, [ROOT / "examples" / "seeds"],
+                GradeOptions(out_dir=tmp_path / "out", workers=2, seed=3, show_progress=False))
+    by_student = {s["student"]: s for s in load_results(tmp_path / "out")["submissions"]}
     for seed, verdict in SEED_VERDICTS.items():
         result = by_student[seed]
         assert result["status"] == "graded", (seed, result["error"])
@@ -113,7 +113,7 @@ def test_seed_notebooks_get_the_verdicts_a_careful_ta_gives(course, tmp_path):
 
 
 def test_resume_continues_without_regrading(course, tmp_path):
-    from autograder.batch import PROGRESS_FILE, GradeOptions, grade_paths
+    from autograder.batch import PROGRESS_FILE, GradeOptions, grade_paths, load_results
 
     folder = tmp_path / "subs"
     folder.mkdir()
@@ -131,3 +131,7 @@ def test_resume_continues_without_regrading(course, tmp_path):
     graded_again = [json.loads(line)["result"]["student"] for line in (out / PROGRESS_FILE).read_text().splitlines()[2:]
                     if line.startswith('{"key"')]
     assert "a" not in graded_again and {"b", "c", "d"} <= set(graded_again)
+    full = load_results(out)["submissions"]
+    assert [s["student"] for s in full] == ["a", "b", "c", "d"]
+    assert all(s["score"] == s["max_score"] > 0 and s["tests"][0]["message"] for s in full)
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == ["a.html", "b.html", "c.html", "d.html"]

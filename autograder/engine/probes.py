@@ -174,21 +174,28 @@ class LayerProbe:
             self.attempt(f"{prefix}/num/{param}", lambda p=param: self.numeric(prefix, params, inputs, None, p))
 
     def numeric(self, prefix, params, inputs, arg, param):
-        """Forward outputs at every +h/-h perturbation of one argument, stacked (n, 2, *out)."""
+        """Forward outputs at every +h/-h perturbation of one argument, stacked (n, 2, *out).
+
+        Perturbations move one element at a time, or along each given direction."""
         base = np.asarray(inputs[arg] if arg else params[param], dtype=np.float64)
         shared = self.new(params) if arg else None  # forward on moved inputs needs no new instance
+        directions = self.arrays.get(f"{prefix}/dir/{arg or param}")
+        steps = len(directions) if directions is not None else base.size
         outputs = None
-        for i in range(base.size):
+        for i in range(steps):
             for j, sign in enumerate((1.0, -1.0)):
-                moved = base.copy()
-                moved.flat[i] += sign * self.h
+                if directions is not None:
+                    moved = base + sign * self.h * directions[i]
+                else:
+                    moved = base.copy()
+                    moved.flat[i] += sign * self.h
                 moved = np.float64(moved) if moved.ndim == 0 else moved
                 if arg:
                     out = self.forward(shared, {**inputs, arg: moved})
                 else:
                     out = self.forward(self.new({**params, param: moved}), inputs)
                 if outputs is None:
-                    outputs = np.empty((base.size, 2) + out.shape)
+                    outputs = np.empty((steps, 2) + out.shape)
                 elif out.shape != outputs.shape[2:]:
                     raise ProbeError(f"{self.name}.forward returned outputs of changing shapes")
                 outputs[i, j] = out

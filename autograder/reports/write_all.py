@@ -33,6 +33,23 @@ def results_json(results: dict[str, Any]) -> str:
     return json.dumps(head, ensure_ascii=False)[:-1] + ', "submissions": [\n' + body + "\n]}\n"
 
 
+def write_summaries(results: dict[str, Any], out_dir: Path) -> dict[str, Path]:
+    """The class-level files: grades.csv, canvas.csv, moodle.csv and report.html.
+
+    They need each submission's scores, statuses and named mistakes, not the test messages,
+    so a grading run can hand over compact results and keep its memory flat.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ordered = sorted_by_student(results)
+    return {
+        "grades": write_grades_csv(ordered, out_dir / GRADES_CSV),
+        "canvas": write_lms_csv(ordered, out_dir / CANVAS_CSV, lms="canvas"),
+        "moodle": write_lms_csv(ordered, out_dir / MOODLE_CSV, lms="moodle"),
+        "report": write_class_report(ordered, out_dir / CLASS_REPORT, feedback_out_dir=out_dir),
+    }
+
+
 def write_reports(results: dict[str, Any], out_dir: Path) -> dict[str, Path]:
     """Write results.json, grades.csv, canvas.csv, moodle.csv, feedback/ and report.html.
 
@@ -43,13 +60,8 @@ def write_reports(results: dict[str, Any], out_dir: Path) -> dict[str, Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ordered = sorted_by_student(results)
-    written = {
-        "results": atomic_write_text(out_dir / RESULTS_JSON, results_json(ordered)),
-        "grades": write_grades_csv(ordered, out_dir / GRADES_CSV),
-        "canvas": write_lms_csv(ordered, out_dir / CANVAS_CSV, lms="canvas"),
-        "moodle": write_lms_csv(ordered, out_dir / MOODLE_CSV, lms="moodle"),
-    }
+    written = {"results": atomic_write_text(out_dir / RESULTS_JSON, results_json(ordered))}
     write_feedback(ordered, out_dir)
     written["feedback"] = out_dir / FEEDBACK_DIR_NAME
-    written["report"] = write_class_report(ordered, out_dir / CLASS_REPORT, feedback_out_dir=out_dir)
+    written.update(write_summaries(ordered, out_dir))
     return written
