@@ -16,11 +16,17 @@ install: $(BIN)/autograder
 generate: install
 	$(BIN)/autograder generate
 
+ASSIGNMENTS := computational_graph activations affine_softmax
+
 demo: generate
-	$(BIN)/autograder grade examples/class --out grades
+	@for a in $(ASSIGNMENTS); do \
+		echo; echo "== grading $$a"; \
+		$(BIN)/autograder grade examples/class --assignment $$a --out grades/$$a || exit 1; \
+	done
 	@echo
-	@echo "Student notebooks: assignments/   Solutions: solutions/"
-	@echo "Grades: grades/grades.csv   Class report: grades/report.html   Feedback: grades/feedback/"
+	@echo "Student notebooks: assignments/    Solutions (nbgrader source): solutions/"
+	@echo "Per assignment, in grades/<assignment>/: report.html (class report), grades.csv,"
+	@echo "canvas.csv, moodle.csv, results.json and feedback/<student>.html"
 
 test: install
 	$(BIN)/autograder generate --check

@@ -168,10 +168,10 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions) -> dic
     """
     if options.assignment:
         course.assignment(options.assignment)  # unknown names fail before any work
-    submissions = find_submissions(paths)
+    known = {a.name for a in course.assignments}
+    submissions = find_submissions(paths, options.assignment, known)
     _prepare_out_dir(options.out_dir)
     specs = layer_specs(course)
-    known = {a.name for a in course.assignments}
     header = {"course": course.title, "assignment": options.assignment,
               "seed": options.seed if options.seed is not None else secrets.randbelow(2 ** 31)}
     log = ProgressLog(options.out_dir / PROGRESS_FILE, header, options.resume)

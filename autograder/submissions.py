@@ -45,7 +45,9 @@ def _identify(path: Path) -> tuple[str, str | None]:
     return path.stem, None
 
 
-def find_submissions(paths: list[Path]) -> list[Submission]:
+def find_submissions(paths: list[Path], assignment: str | None = None, known: set[str] = frozenset()) -> list[Submission]:
+    """Every submission under paths; with an assignment, nbgrader-layout files of other course
+    assignments are left out (a class folder holds every assignment's submissions)."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -58,6 +60,8 @@ def find_submissions(paths: list[Path]) -> list[Submission]:
     seen: dict[str, int] = {}
     for file in dict.fromkeys(files):  # keeps order, drops repeats
         student, hint = _identify(file)
+        if assignment and hint in known and hint != assignment:
+            continue
         if student in seen:
             seen[student] += 1
             student = f"{student}-{file.stem}" if f"{student}-{file.stem}" not in seen else f"{student}-{seen[student]}"
@@ -65,5 +69,6 @@ def find_submissions(paths: list[Path]) -> list[Submission]:
         found.append(Submission(student, file, hint))
     if not found:
         shown = ", ".join(str(p) for p in paths)
-        raise ToolError(f"no submissions found in {shown} (looked for .ipynb and .py files)")
+        which = f" for assignment {assignment}" if assignment else ""
+        raise ToolError(f"no submissions found{which} in {shown} (looked for .ipynb and .py files)")
     return found
