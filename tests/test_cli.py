@@ -1,6 +1,5 @@
 """The command line as an instructor meets it: exit codes, messages, files written."""
 import json
-import os
 import shutil
 import subprocess
 import sys

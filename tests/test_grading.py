@@ -1,7 +1,6 @@
 """Does the grader give every correct layer full marks, take points from every bug, and name it?"""
 import json
 import sys
-from pathlib import Path
 
 import pytest
 

@@ -32,6 +32,7 @@ from autograder.sandbox import (
     restrict_filesystem,
 )
 from autograder.sandbox.doctor import Protection, format_report, run_doctor
+from autograder.sandbox.forked import run_in_child
 
 # Uids only these tests use, so process counts do not mix with real grading.
 NPROC_UID = 65010
@@ -44,44 +45,8 @@ needs_landlock = pytest.mark.skipif(landlock_abi() < 1, reason="this kernel has 
 
 def in_child(fn, timeout: float = 5.0):
     """Run fn() in a forked child and return what it returned (JSON)."""
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(rfd)
-            os.setpgid(0, 0)
-            try:
-                message = {"result": fn()}
-            except BaseException as exc:
-                message = {"error": f"{type(exc).__name__}: {exc}"}
-            os.write(wfd, (json.dumps(message) + "\n").encode())
-        finally:
-            os._exit(0)
-    os.close(wfd)
-    try:
-        os.setpgid(pid, pid)
-    except OSError:
-        pass
-    data = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while b"\n" not in data:
-            ready, _, _ = select.select([rfd], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                break
-            chunk = os.read(rfd, 65536)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        os.close(rfd)
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
-        os.waitpid(pid, 0)
-    assert b"\n" in data, "child did not report"
-    message = json.loads(data.split(b"\n", 1)[0])
+    message, _ = run_in_child(fn, timeout)
+    assert message is not None, "child did not report"
     assert "error" not in message, message.get("error")
     return message["result"]
 

@@ -9,18 +9,16 @@ is killed with it at its timeout, so a check can fail but never hang.
 from __future__ import annotations
 
 import errno
-import json
 import os
-import select
 import signal
 import socket
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .forked import die_with_parent, run_in_child
 from .landlock import landlock_abi, restrict_filesystem
 from .limits import Limits, apply_rlimits
 from .namespaces import enter_namespaces, namespace_id
@@ -30,7 +28,6 @@ from .privileges import MAX_WORKERS, SANDBOX_UID_BASE, drop_privileges, prepare_
 #: (or get counted against) submissions being graded at the same time.
 DOCTOR_UID = SANDBOX_UID_BASE + MAX_WORKERS
 
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -63,107 +60,6 @@ CONSEQUENCES = {
 # Running one check in a child
 
 
-def _pdeathsig() -> None:
-    """Make a grandchild die with its parent, so nothing outlives a check."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except Exception:
-        pass
-
-
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except OSError:
-        pass
-
-
-def run_in_child(check: Callable[[], tuple[bool, str]], timeout: float = 5.0) -> tuple[dict | None, int]:
-    """Run `check` in a forked child; return (its report or None, wait status).
-
-    The report is {"active": bool, "detail": str}, or {"error": str} if the
-    check raised. None means the child died or timed out before reporting,
-    which some checks expect (e.g. the CPU limit kills the child).
-    """
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: never return into the caller's code
-        status = 0
-        try:
-            os.close(rfd)
-            os.setpgid(0, 0)
-            try:
-                active, detail = check()
-                message = {"active": bool(active), "detail": str(detail)}
-            except BaseException as exc:  # report everything, the parent decides
-                message = {"error": f"{type(exc).__name__}: {exc}"}
-            os.write(wfd, (json.dumps(message) + "\n").encode())
-        except BaseException:
-            status = 1
-        finally:
-            os._exit(status)
-    os.close(wfd)
-    try:
-        os.setpgid(pid, pid)
-    except OSError:
-        pass  # the child did it first, or already exited
-    data = b""
-    deadline = time.monotonic() + timeout
-    try:
-        # Read up to the newline, not EOF: grandchildren inherit the pipe.
-        while b"\n" not in data:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            ready, _, _ = select.select([rfd], [], [], remaining)
-            if not ready:
-                break
-            chunk = os.read(rfd, 65536)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        os.close(rfd)
-    status = _reap(pid, deadline)
-    _kill_group(pid)
-    report = None
-    if b"\n" in data:
-        try:
-            report = json.loads(data.split(b"\n", 1)[0])
-        except ValueError:
-            report = None
-    return report, status
-
-
-def _reap(pid: int, deadline: float) -> int:
-    """Wait for the child until the deadline, then kill its group and reap it."""
-    while True:
-        try:
-            done, status = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            return 0
-        if done:
-            return status
-        if time.monotonic() >= deadline:
-            _kill_group(pid)
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-            try:
-                return os.waitpid(pid, 0)[1]
-            except ChildProcessError:
-                return 0
-        time.sleep(0.005)
-
-
 def _describe_status(status: int) -> str:
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
@@ -186,7 +82,14 @@ def _check(name: str, check: Callable[[], tuple[bool, str]], timeout: float = 5.
         return Protection(name, False, _describe_status(status))
     if "error" in report:
         return Protection(name, False, f"check failed: {report['error']}")
-    return Protection(name, report["active"], report["detail"])
+    active, detail = report["result"]
+    return Protection(name, bool(active), str(detail))
+
+
+def _in_grandchild(fn: Callable[[], object], timeout: float = 3.0) -> object:
+    """fn's result from a child: after unshare(CLONE_NEWPID) only children enter the namespace."""
+    report, _ = run_in_child(fn, timeout, tied_to_parent=True)
+    return report.get("result") if report else None
 
 
 def _errname(exc: OSError) -> str:
@@ -210,42 +113,6 @@ def _try_connect(port: int, timeout: float = 1.0) -> str | None:
         return _errname(exc) if exc.errno else type(exc).__name__
     finally:
         sock.close()
-
-
-def _in_grandchild(fn: Callable[[], object], timeout: float = 3.0) -> object:
-    """Run fn in a child of the current process and return its JSON result.
-
-    Needed after unshare(CLONE_NEWPID): only children enter the new namespace.
-    """
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            _pdeathsig()
-            os.close(rfd)
-            os.write(wfd, (json.dumps(fn()) + "\n").encode())
-        finally:
-            os._exit(0)
-    os.close(wfd)
-    data = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while b"\n" not in data and time.monotonic() < deadline:
-            ready, _, _ = select.select([rfd], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                break
-            chunk = os.read(rfd, 4096)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        os.close(rfd)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-        os.waitpid(pid, 0)
-    return json.loads(data.split(b"\n", 1)[0]) if b"\n" in data else None
 
 
 # --------------------------------------------------------------------------
@@ -420,7 +287,7 @@ def _rlimit_checks(limits: Limits, workdir: Path) -> list[Protection]:
                     refused = _errname(exc)
                     break
                 if pid == 0:
-                    _pdeathsig()
+                    die_with_parent()
                     time.sleep(10)
                     os._exit(0)
                 started.append(pid)
@@ -479,7 +346,8 @@ def _rlimit_checks(limits: Limits, workdir: Path) -> list[Protection]:
         protections.append(Protection("CPU time limit", False, f"could not run the check: {exc}"))
         return protections
     if report is not None:
-        protections.append(Protection("CPU time limit", False, report.get("detail") or report.get("error", "")))
+        detail = report["result"][1] if "result" in report else report.get("error", "")
+        protections.append(Protection("CPU time limit", False, detail))
     elif os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL):
         took = time.monotonic() - started
         protections.append(Protection("CPU time limit", True,
