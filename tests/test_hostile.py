@@ -55,6 +55,18 @@ def test_hang_inside_one_layer_costs_only_that_layer(grade):
     assert any("took longer" in t["message"] for t in relu_tests)
 
 
+def test_a_layer_that_swallows_its_interrupt_costs_only_that_layer(grade):
+    stubborn = RELU.replace("return np.where(self.mask, 0.0, dout)",
+                            "while True:\n            try:\n                while True:\n                    pass\n"
+                            "            except BaseException:\n                pass")
+    r = grade({"stubborn": SIGMOID + stubborn + reference_code("Tanh")}, assignment="activations", timeout=12)["stubborn"]
+    assert r["status"] == "graded", r["error"]
+    assert full(r, "Sigmoid") and full(r, "Tanh")
+    relu_backward = [t for t in r["tests"] if t["layer"] == "Relu" and t["category"] == "backward"]
+    assert relu_backward and all(t["score"] == 0 for t in relu_backward)
+    assert all("took longer" in t["message"] for t in relu_backward)
+
+
 def test_infinite_recursion_in_a_method_is_an_error_of_that_layer(grade):
     recursive = RELU.replace("return np.where(self.mask, 0.0, x)", "return self.forward(x)")
     r = grade({"rec": recursive + SIGMOID})["rec"]

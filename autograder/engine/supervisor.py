@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import wire
@@ -57,10 +58,30 @@ def _child(job: dict, arrays: dict, out_fd: int, workdir: Path, uid: int, spaces
     run_child(job, arrays, cells, out_fd, protections)
 
 
-def supervise(job: dict, arrays: dict, out_fd: int) -> None:
-    """Grade one submission and write the summary plus the child's messages to out_fd."""
-    started = time.monotonic()
-    summary = {"status": "graded", "error": None}
+# After the cells ran, each layer's message must come within its time plus this margin, or
+# the fast path is taken to be stuck in that layer.
+STALL_MARGIN = 2.0
+
+
+@dataclass
+class Attempt:
+    """One run of the sandboxed child and how it ended."""
+
+    blobs: list[bytes]
+    metas: list[dict]
+    status: int            # wait status of the child
+    eof: bool              # the child closed its channel (ended by itself)
+    overflow: bool
+    stalled: bool          # killed because a layer's message did not come in time
+
+    def kinds(self) -> list[str]:
+        return [m.get("kind") for m in self.metas]
+
+    def layers_reported(self) -> set[str]:
+        return {m.get("layer") for m in self.metas if m.get("kind") == "layer"}
+
+
+def _run(job: dict, arrays: dict, deadline: float) -> Attempt:
     if SANDBOX:
         uid = sandbox_uid(job.get("worker", 0))
         workdir = prepare_workdir(uid, uid)
@@ -76,28 +97,61 @@ def supervise(job: dict, arrays: dict, out_fd: int) -> None:
             os._exit(0)
     os.close(write_end)
     stream = BlobStream(read_end, MAX_RELAY_BYTES)
-    blobs = stream.read_until(started + job["timeout"])
-    timed_out = not stream.eof and not stream.overflow
+    blobs, metas, stalled = [], [], False
+    cells_done = False
+    while not stream.eof and not stream.overflow:
+        now = time.monotonic()
+        until = min(deadline, now + job["layer_timeout"] + STALL_MARGIN) if cells_done else deadline
+        got = stream.read_until(until, want=1)
+        for blob in got:
+            blobs.append(blob)
+            metas.append(_meta(blob))
+            cells_done = cells_done or metas[-1].get("kind") == "cells"
+        if not got and not stream.eof:
+            stalled = time.monotonic() < deadline
+            break
     if not stream.eof:
         os.kill(pid, signal.SIGKILL)  # PID 1 of its namespace: everything it started dies with it
     _, status = os.waitpid(pid, 0)
     os.close(read_end)
     if SANDBOX:
         remove_workdir(workdir)
-    invalid = next((_meta(b) for b in blobs[:1] if _meta(b).get("kind") == "invalid"), None)
-    finished = any(_meta(b).get("kind") == "done" for b in blobs[-1:])
-    if invalid is not None:
-        summary.update(status="invalid", error=str(invalid.get("error")))
-        blobs = []
-    elif stream.overflow:
+    return Attempt(blobs, metas, status, stream.eof, stream.overflow, stalled)
+
+
+def supervise(job: dict, arrays: dict, out_fd: int) -> None:
+    """Grade one submission and write the summary plus the child's messages to out_fd.
+
+    The first run probes the layers in the child itself. If it hangs or dies in a layer, the
+    layers not yet reported are graded again in a run that gives every layer a process of
+    its own, so one bad layer still costs only itself.
+    """
+    started = time.monotonic()
+    deadline = started + job["timeout"]
+    summary = {"status": "graded", "error": None}
+    first = _run(job, arrays, deadline)
+    kinds = first.kinds()
+    if kinds[:1] == ["invalid"]:
+        summary.update(status="invalid", error=str(first.metas[0].get("error")))
+        _emit(out_fd, summary, [], started)
+        return
+    final, blobs = first, list(first.blobs)
+    missing = [layer for layer in job["layers"] if layer["name"] not in first.layers_reported()]
+    if "done" not in kinds and "cells" in kinds and missing and not first.overflow \
+            and time.monotonic() < deadline:
+        retry = _run({**job, "careful": True, "layers": missing}, arrays, deadline)
+        blobs += [b for b, m in zip(retry.blobs, retry.metas) if m.get("kind") in ("layer", "done")]
+        final = retry
+    finished = _meta(blobs[-1]).get("kind") == "done" if blobs else False
+    if final.overflow:
         summary.update(status="crashed", error="the channel from the sandbox to the grader was corrupted "
                                                 "(the submission wrote into it or sent far too much); "
                                                 "grading stopped")
-    elif timed_out and not finished:
+    elif not finished and not final.eof:
         summary.update(status="timeout", error=f"grading took longer than the {job['timeout']:g} s limit "
                                                 f"and was stopped; results up to that point are kept")
     elif not finished:
-        summary.update(status="crashed", error=_crash_message(status, blobs))
+        summary.update(status="crashed", error=_crash_message(final.status, final.blobs))
     _emit(out_fd, summary, blobs, started)
 
 
