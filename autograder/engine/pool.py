@@ -48,6 +48,8 @@ class Zygote:
             [sys.executable, "-m", "autograder.engine.zygote", str(index)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             cwd=self.workdir, env=_zygote_env(), bufsize=0, start_new_session=True)
+        wire.widen_pipe(self.proc.stdout.fileno())
+        wire.widen_pipe(self.proc.stdin.fileno())
 
     def grade(self, job: dict, arrays: dict) -> Outcome:
         payload = wire.encode({}, arrays)

@@ -88,6 +88,7 @@ def _run(job: dict, arrays: dict, deadline: float) -> Attempt:
     else:
         uid, workdir = None, Path(os.getcwd())
     read_end, write_end = os.pipe()
+    wire.widen_pipe(write_end)
     pid, spaces = fork_into_namespaces() if SANDBOX else (os.fork(), [])
     if pid == 0:
         os.close(read_end)
@@ -156,11 +157,7 @@ def supervise(job: dict, arrays: dict, out_fd: int) -> None:
 
 
 def _meta(blob: bytes) -> dict:
-    try:
-        meta, _ = wire.decode(blob)
-    except wire.WireError:
-        return {}
-    return meta
+    return wire.peek_meta(blob)
 
 
 def _crash_message(status: int, blobs: list[bytes]) -> str:

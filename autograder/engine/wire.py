@@ -6,7 +6,9 @@ declared shapes against hard size caps, so a hostile submission can at worst sen
 """
 from __future__ import annotations
 
+import fcntl
 import json
+import math
 import os
 import struct
 
@@ -52,7 +54,7 @@ def decode(payload: bytes) -> tuple[dict, dict[str, np.ndarray]]:
                 and all(type(d) is int and 0 <= d <= MAX_ARRAY_ELEMENTS for d in entry[1])):
             raise WireError("malformed array entry")
         name, shape = entry
-        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        count = math.prod(shape)
         if count > MAX_ARRAY_ELEMENTS:
             raise WireError(f"array {name!r} too large")
         end = offset + 8 * count
@@ -63,6 +65,31 @@ def decode(payload: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     if offset != len(payload):
         raise WireError("trailing bytes after the last array")
     return header["meta"], arrays
+
+
+def peek_meta(payload: bytes) -> dict:
+    """Only the metadata of a message ({} if it is malformed): cheap enough for routing."""
+    try:
+        (header_len,) = _LEN.unpack_from(payload)
+        if header_len > MAX_HEADER_BYTES:
+            return {}
+        header = json.loads(payload[_LEN.size:_LEN.size + header_len])
+        meta = header.get("meta") if isinstance(header, dict) else None
+        return meta if isinstance(meta, dict) else {}
+    except (struct.error, ValueError, UnicodeDecodeError):
+        return {}
+
+
+PIPE_BYTES = 1 << 20
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+
+
+def widen_pipe(fd: int) -> None:
+    """A larger pipe buffer lets a writer finish a result without waiting for the reader."""
+    try:
+        fcntl.fcntl(fd, _F_SETPIPE_SZ, PIPE_BYTES)
+    except OSError:
+        pass  # the system's cap is lower; the default still works
 
 
 def write_blob(fd: int, data: bytes) -> None:
