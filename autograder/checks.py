@@ -42,7 +42,18 @@ def _shape(shape) -> str:
     return "a scalar" if shape == () else f"shape {shape}"
 
 
+_CASE_LABELS: dict[int, str] = {}
+
+
 def _case_label(lp: LayerPlan, index: int) -> str:
+    """'case 2 (x (2, 2, 2, 2), W (8, 3), b (3,))': fixed by the configured case, so computed once."""
+    key = id(lp.spec.cases[index])
+    if key not in _CASE_LABELS:
+        _CASE_LABELS[key] = _describe_case(lp, index)
+    return _CASE_LABELS[key]
+
+
+def _describe_case(lp: LayerPlan, index: int) -> str:
     values = lp.cases[index]
     parts = [f"{name} {tuple(np.shape(v))}" if np.ndim(v) else f"{name} scalar"
              for name, v in {**values.inputs, **values.params}.items() if name not in lp.spec.labels]

@@ -39,11 +39,11 @@ class LayerSpec:
     tolerance: Tolerance
     mistakes: tuple = field(default=())
 
-    @property
+    @functools.cached_property
     def diff_inputs(self) -> tuple[str, ...]:
         return tuple(a for a in self.inputs if a not in self.labels)
 
-    @property
+    @functools.cached_property
     def gradient_names(self) -> tuple[str, ...]:
         """The names results use: dx, dy for inputs, then dW, db... for parameters."""
         return tuple(f"d{a}" for a in self.diff_inputs) + tuple(self.grad_attrs[p][0] for p in self.params)
