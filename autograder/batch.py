@@ -35,14 +35,19 @@ class GradeOptions:
     resume: bool = False
     timeout: float | None = None
     memory_mb: int | None = None
+    max_processes: int | None = None
+    max_file_mb: int | None = None
+    max_open_files: int | None = None
     show_progress: bool | None = None
 
 
 def _limits(course: Course, options: GradeOptions) -> tuple[dict, dict]:
     g = course.grading
     timeout = options.timeout or g.timeout
-    limits = {"memory_mb": options.memory_mb or g.memory_mb, "max_processes": g.max_processes,
-              "max_file_mb": g.max_file_mb, "max_open_files": g.max_open_files,
+    limits = {"memory_mb": options.memory_mb or g.memory_mb,
+              "max_processes": options.max_processes or g.max_processes,
+              "max_file_mb": options.max_file_mb or g.max_file_mb,
+              "max_open_files": options.max_open_files or g.max_open_files,
               "cpu_seconds": int(timeout) + 1}
     # One slow cell or layer must leave time for the rest of the submission.
     timeouts = {"timeout": timeout, "layer_timeout": min(g.layer_timeout, timeout / 4),

@@ -78,9 +78,16 @@ def doctor():
               help="Seconds per submission [default: course.yaml grading.timeout].")
 @click.option("--memory-mb", type=click.IntRange(64), default=None,
               help="Memory per submission [default: course.yaml grading.memory_mb].")
+@click.option("--max-processes", type=click.IntRange(1), default=None,
+              help="Processes and threads per submission [default: course.yaml grading.max_processes].")
+@click.option("--max-file-mb", type=click.IntRange(1), default=None,
+              help="Largest file a submission may write [default: course.yaml grading.max_file_mb].")
+@click.option("--max-open-files", type=click.IntRange(16), default=None,
+              help="Open files per submission [default: course.yaml grading.max_open_files].")
 @click.option("--format", "fmt", type=click.Choice(["full", "gradescope"]), default="full", show_default=True,
               help="gradescope: also write Gradescope's results.json for a single submission.")
-def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeout, memory_mb, fmt):
+def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeout, memory_mb, max_processes,
+          max_file_mb, max_open_files, fmt):
     """Grade submitted notebooks (.ipynb or .py files, or folders of them)."""
     import os
 
@@ -90,7 +97,8 @@ def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeou
 
     course = load_course(course_path)
     options = GradeOptions(assignment=assignment, out_dir=out_dir, workers=workers or os.cpu_count() or 1,
-                           seed=seed, resume=resume, timeout=timeout, memory_mb=memory_mb)
+                           seed=seed, resume=resume, timeout=timeout, memory_mb=memory_mb,
+                           max_processes=max_processes, max_file_mb=max_file_mb, max_open_files=max_open_files)
     results = grade_paths(course, list(paths), options)
     written = write_outputs(results, out_dir, fmt)
     print_summary(results, written)
