@@ -164,12 +164,13 @@ def _prepare_out_dir(out_dir: Path) -> None:
         raise ToolError(f"{out_dir}: cannot write results there: {exc.strerror or exc}") from None
 
 
-def grade_paths(course: Course, paths: list[Path], options: GradeOptions) -> dict:
+def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: SandboxPool | None = None) -> dict:
     """Grade every submission under paths.
 
     Writes results.json, the progress log and each feedback page as it goes; returns the
     results document in compact form (no test messages), which is all the class-level
-    reports need. load_results() reads the full one.
+    reports need. load_results() reads the full one. A pool passed in (started early, so
+    its workers warm up while the course loads) is closed at the end.
     """
     if options.assignment:
         course.assignment(options.assignment)  # unknown names fail before any work
@@ -198,7 +199,7 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions) -> dic
     bar = tqdm(total=len(submissions), initial=len(results), unit="sub", disable=not show, file=sys.stderr,
                dynamic_ncols=True)
     started = time.monotonic()
-    pool = SandboxPool(min(options.workers, max(1, len(pending))))
+    pool = pool or SandboxPool(min(options.workers, max(1, len(pending))))
     in_flight: dict[str, tuple[Submission, str | None, object]] = {}
     try:
         queue_iter = iter(pending)

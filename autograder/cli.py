@@ -91,14 +91,24 @@ def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeou
     """Grade submitted notebooks (.ipynb or .py files, or folders of them)."""
     import os
 
-    from .batch import GradeOptions, grade_paths
-    from .course import load_course
-    from .summary import print_summary, write_outputs
+    from .engine.pool import SandboxPool
 
-    course = load_course(course_path)
+    pool = SandboxPool(workers or os.cpu_count() or 1)  # workers start importing numpy right away
+    try:
+        from .batch import GradeOptions, grade_paths
+        from .course import load_course
+        from .summary import print_summary, write_outputs
+
+        course = load_course(course_path)
+    except BaseException:
+        pool.close()
+        raise
     options = GradeOptions(assignment=assignment, out_dir=out_dir, workers=workers or os.cpu_count() or 1,
                            seed=seed, resume=resume, timeout=timeout, memory_mb=memory_mb,
                            max_processes=max_processes, max_file_mb=max_file_mb, max_open_files=max_open_files)
-    results = grade_paths(course, list(paths), options)
+    try:
+        results = grade_paths(course, list(paths), options, pool)
+    finally:
+        pool.close()  # already closed after a normal run; here for the errors raised before it
     written = write_outputs(results, out_dir, fmt)
     print_summary(results, written)
