@@ -14,7 +14,6 @@ import json
 import os
 import random
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -98,11 +97,15 @@ def grade(folder: Path, workers: int | None) -> dict:
                "--out", str(out), "--seed", "1"]
     if workers:
         command += ["--workers", str(workers)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # A fresh wrapper per run, so the peak it reports is this run's alone (the largest of the
+    # grader's processes: the main one, a worker, or a sandboxed child).
+    wrapper = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+               "stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     started = time.perf_counter()
-    subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, "-c", wrapper, *command], check=True, cwd=ROOT,
+                          capture_output=True, text=True)
     wall = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak_kb = int(done.stdout.split()[-1])
     results = json.loads((out / "results.json").read_text())
     durations = sorted(s["duration"] for s in results["submissions"])
     statuses: dict[str, int] = {}
@@ -110,7 +113,7 @@ def grade(folder: Path, workers: int | None) -> dict:
         statuses[s["status"]] = statuses.get(s["status"], 0) + 1
     return {"n": len(durations), "wall": wall, "grading": results["elapsed"], "statuses": statuses,
             "p50": statistics.median(durations), "p95": durations[int(0.95 * (len(durations) - 1))],
-            "peak_mb": max(peak_kb, before) / 1024, "protections": results["protections"]}
+            "peak_mb": peak_kb / 1024, "protections": results["protections"]}
 
 
 def nbgrader_rate(folder: Path, sample: int) -> float | None:
