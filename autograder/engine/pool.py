@@ -29,6 +29,11 @@ class Outcome:
     error: str | None
     messages: list[tuple[dict, dict[str, np.ndarray]]] = field(default_factory=list)
     duration: float = 0.0
+    worker_failed: bool = False   # the worker itself misbehaved: it is replaced before the next job
+
+
+def _worker_failure(error: str) -> Outcome:
+    return Outcome("crashed", error, worker_failed=True)
 
 
 def _zygote_env() -> dict[str, str]:
@@ -57,16 +62,16 @@ class Zygote:
             wire.write_blob(self.proc.stdin.fileno(), json.dumps(job).encode())
             wire.write_blob(self.proc.stdin.fileno(), payload)
         except (BrokenPipeError, OSError):
-            return Outcome("crashed", "the grading worker stopped unexpectedly; the submission was not graded")
+            return _worker_failure("the grading worker stopped unexpectedly; the submission was not graded")
         stream = BlobStream(self.proc.stdout.fileno(), 512 << 20)
         deadline = time.monotonic() + job["timeout"] + WATCHDOG_MARGIN
         first = stream.read_until(deadline, want=1)
         if not first:
-            return Outcome("crashed", "the grading worker did not answer in time; the submission was not graded")
+            return _worker_failure("the grading worker did not answer in time; the submission was not graded")
         try:
             summary = json.loads(first[0])
         except ValueError:
-            return Outcome("crashed", "the grading worker answered garbage")
+            return _worker_failure("the grading worker answered garbage")
         count = int(summary.get("messages", 0))
         blobs = first[1:]
         if len(blobs) < count:
@@ -82,7 +87,7 @@ class Zygote:
                                 f"the grader's channel"
                 break
         if len(blobs) < count:
-            return Outcome("crashed", "the grading worker stopped in the middle of its answer")
+            return _worker_failure("the grading worker stopped in the middle of its answer")
         return outcome
 
     def alive(self) -> bool:
@@ -114,12 +119,13 @@ class SandboxPool:
         self.workers = max(1, workers)
         self.jobs: queue.Queue = queue.Queue(maxsize=self.workers * 4)
         self.results: queue.Queue = queue.Queue()
+        self.zygotes: dict[int, Zygote] = {}
         self.threads = [threading.Thread(target=self._serve, args=(i,), daemon=True) for i in range(self.workers)]
         for thread in self.threads:
             thread.start()
 
     def _serve(self, index: int) -> None:
-        zygote = Zygote(index)
+        zygote = self.zygotes[index] = Zygote(index)
         try:
             while True:
                 item = self.jobs.get()
@@ -129,11 +135,11 @@ class SandboxPool:
                 try:
                     outcome = zygote.grade(job, arrays)
                 except Exception as exc:  # the pool must survive anything a job does
-                    outcome = Outcome("crashed", f"grading failed: {type(exc).__name__}: {exc}")
-                if outcome.status == "crashed" and not zygote.alive() or "worker" in (outcome.error or ""):
+                    outcome = _worker_failure(f"grading failed: {type(exc).__name__}: {exc}")
+                if outcome.worker_failed or not zygote.alive():
                     zygote.proc.kill()
                     zygote.stop()
-                    zygote = Zygote(index)
+                    zygote = self.zygotes[index] = Zygote(index)
                 self.results.put((key, outcome))
         finally:
             zygote.stop()
