@@ -9,6 +9,7 @@ from .atomic import atomic_write_text
 from .filenames import unique_stems
 from .results_view import (
     STATUS_DESCRIPTIONS,
+    format_points,
     is_graded,
     layer_names,
     percent,
@@ -28,8 +29,7 @@ def _test_view(test: dict[str, Any]) -> dict[str, Any]:
         "name": test.get("name", ""),
         "category": test.get("category") or "",
         "passed": bool(test.get("passed")),
-        "score": test.get("score"),
-        "max_score": test.get("max_score"),
+        "points": f"{format_points(test.get('score')) or '0'} / {format_points(test.get('max_score'))}",
         "message": test.get("message") or "",
         "mistake": misconception if misconception and misconception.get("name") else None,
     }

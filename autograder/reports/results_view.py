@@ -7,6 +7,7 @@ or older document.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Iterable
 
 GRADED = "graded"
@@ -45,6 +46,7 @@ def percent(score: Any, max_score: Any) -> float | None:
     return round(100.0 * points(score) / float(max_score), 1)
 
 
+@functools.lru_cache(maxsize=4096)  # the same few point values recur in every test row
 def format_points(value: Any) -> str:
     """Points without float noise or needless zeros: 12.5 -> '12.5', 8.0 -> '8', None -> ''."""
     if value is None:
@@ -71,6 +73,7 @@ def layer_names(subs: Iterable[dict[str, Any]]) -> list[str]:
     return list(seen)
 
 
+@functools.lru_cache(maxsize=4096)  # a class repeats the same few dozen names thousands of times
 def short_test_name(name: str) -> str:
     """Test name without its trailing shape details.
 
