@@ -193,6 +193,17 @@ def test_secrets_are_out_of_reach(grade, monkeypatch):
         assert r["layers"]["Relu"]["score"] < r["layers"]["Relu"]["max_score"], f"{name}: the secret was reachable"
 
 
+def test_nothing_a_submission_leaves_behind_reaches_the_next_one(grade):
+    litter = ("import os\nopen('note.txt', 'w').write('answers')\nos.makedirs('d/e', exist_ok=True)\n"
+              "os.symlink('/etc', 'link')\nos.chmod('.', 0o755)\n")
+    snoop = _leak_test(indent("import os\nleaked = bool(os.listdir('.'))"))
+    # One worker, so the second submission runs right after the first in the same place.
+    results = grade({"a_litter": litter + RELU, "b_snoop": snoop}, workers=1)
+    assert full(results["a_litter"], "Relu")
+    assert results["b_snoop"]["status"] == "graded"
+    assert results["b_snoop"]["layers"]["Relu"]["score"] < results["b_snoop"]["layers"]["Relu"]["max_score"]
+
+
 def test_killing_the_parent_or_everyone_leaves_the_batch_running(grade):
     attacks = {
         "kill_parent": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n",

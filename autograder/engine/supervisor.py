@@ -21,7 +21,8 @@ try:
     from ..sandbox.landlock import restrict_filesystem
     from ..sandbox.limits import Limits, apply_rlimits
     from ..sandbox.namespaces import fork_into_namespaces
-    from ..sandbox.privileges import drop_privileges, prepare_workdir, remove_workdir, sandbox_uid
+    from ..sandbox.privileges import (drop_privileges, empty_workdir, prepare_workdir, remove_workdir,
+                                      sandbox_uid)
     SANDBOX = True
 except ImportError:  # grading still works, unisolated, where the sandbox cannot be imported
     SANDBOX = False
@@ -81,10 +82,30 @@ class Attempt:
         return {m.get("layer") for m in self.metas if m.get("kind") == "layer"}
 
 
+_workdirs: dict[int, Path] = {}
+
+
+def _workdir(uid: int) -> Path:
+    """This worker's private directory, emptied between submissions, recreated if tampered with."""
+    path = _workdirs.get(uid)
+    if path is not None and empty_workdir(path, uid):
+        return path
+    if path is not None:
+        remove_workdir(path)
+    path = _workdirs[uid] = prepare_workdir(uid, uid)
+    return path
+
+
+def release_workdirs() -> None:
+    for path in _workdirs.values():
+        remove_workdir(path)
+    _workdirs.clear()
+
+
 def _run(job: dict, arrays: dict, deadline: float) -> Attempt:
     if SANDBOX:
         uid = sandbox_uid(job.get("worker", 0))
-        workdir = prepare_workdir(uid, uid)
+        workdir = _workdir(uid)
     else:
         uid, workdir = None, Path(os.getcwd())
     read_end, write_end = os.pipe()
@@ -115,8 +136,9 @@ def _run(job: dict, arrays: dict, deadline: float) -> Attempt:
         os.kill(pid, signal.SIGKILL)  # PID 1 of its namespace: everything it started dies with it
     _, status = os.waitpid(pid, 0)
     os.close(read_end)
-    if SANDBOX:
+    if SANDBOX and not empty_workdir(workdir, uid):  # nothing of this student lingers for the next
         remove_workdir(workdir)
+        _workdirs.pop(uid, None)
     return Attempt(blobs, metas, status, stream.eof, stream.overflow, stalled)
 
 

@@ -24,7 +24,7 @@ import numpy.random  # noqa: F401
 
 from . import source, wire  # noqa: F401 - source pulls in IPython's parser once, here
 from .student_namespace import compile_helpers
-from .supervisor import supervise
+from .supervisor import release_workdirs, supervise
 
 
 def serve(worker: int) -> None:
@@ -37,6 +37,7 @@ def serve(worker: int) -> None:
     while True:
         job_blob = wire.read_blob(stdin)
         if job_blob is None:
+            release_workdirs()
             return
         arrays_blob = wire.read_blob(stdin)
         job = json.loads(job_blob)
