@@ -269,21 +269,25 @@ def _hygiene_tests(lp: LayerPlan, raw: dict, errors: dict) -> list[TestResult]:
     else:
         tests.append(TestResult(spec.name, "hygiene", "forward leaves its inputs unchanged", 1.0,
                                 "forward did not modify its inputs."))
-    ok, why = _same_grads(raw, "state/latest", spec)
-    reason = errors.get("state/latest", why)
-    tests.append(TestResult(
-        spec.name, "hygiene", "backward follows the latest forward", 1.0 if ok else 0.0,
-        "after two forward calls, backward used the second input." if ok else
-        f"after forward(a) then forward(b), backward must give the gradients at b: {reason}. "
-        f"Store what backward needs on every forward call."))
-    ok, why = _same_grads(raw, "state/repeat", spec)
-    reason = errors.get("state/repeat", why)
-    tests.append(TestResult(
-        spec.name, "hygiene", "backward can be called twice", 1.0 if ok else 0.0,
-        "a second backward gave the same gradients." if ok else
-        f"calling backward a second time gave different results: {reason}. backward must not change what "
-        f"forward stored (e.g. modify self.y without .copy())."))
+    for prefix, name, good, bad in STATE_TESTS:
+        ok, why = _same_grads(raw, prefix, spec)
+        message = good if ok else bad.format(reason=errors.get(prefix, why))
+        tests.append(TestResult(spec.name, "hygiene", name, 1.0 if ok else 0.0, message))
     return tests
+
+
+# (probe, test name, message when passed, message when failed): backward must depend on the
+# latest forward only, and must not disturb what forward stored.
+STATE_TESTS = (
+    ("state/latest", "backward follows the latest forward",
+     "after two forward calls, backward used the second input.",
+     "after forward(a) then forward(b), backward must give the gradients at b: {reason}. "
+     "Store what backward needs on every forward call."),
+    ("state/repeat", "backward can be called twice",
+     "a second backward gave the same gradients.",
+     "calling backward a second time gave different results: {reason}. backward must not change what "
+     "forward stored (e.g. modify self.y without .copy())."),
+)
 
 
 def _label_format_diagnosis(lp: LayerPlan, tests: list[TestResult]) -> None:
