@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import CourseError
 
@@ -93,20 +93,6 @@ class CourseFile(_Strict):
     assignments: list[Assignment] = Field(min_length=1)
     layers: dict[str, LayerConfig]
 
-    @model_validator(mode="after")
-    def _cross_references(self) -> "CourseFile":
-        names = [a.name for a in self.assignments]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"assignment names must be unique; repeated: {', '.join(dupes)}")
-        for a_index, assignment in enumerate(self.assignments):
-            for l_index, entry in enumerate(assignment.layers):
-                if entry.layer not in self.layers:
-                    raise ValueError(
-                        f"assignments[{a_index}].layers[{l_index}]: unknown layer {entry.layer!r}; "
-                        f"layers configured under 'layers': {', '.join(sorted(self.layers))}")
-        return self
-
 
 class Course:
     """A validated course: its file contents plus the reference module it points at."""
@@ -143,9 +129,26 @@ class Course:
         return inspect.getsource(obj)
 
 
+def _check_cross_references(path: Path, data: CourseFile) -> None:
+    """What a schema alone cannot say: names that must be unique or must exist elsewhere."""
+    seen: set[str] = set()
+    for index, assignment in enumerate(data.assignments):
+        if assignment.name in seen:
+            raise CourseError(f"{path}: key 'assignments[{index}].name': the name {assignment.name!r} "
+                              f"is used by an earlier assignment")
+        seen.add(assignment.name)
+        for l_index, entry in enumerate(assignment.layers):
+            if entry.layer not in data.layers:
+                raise CourseError(
+                    f"{path}: key 'assignments[{index}].layers[{l_index}].layer': unknown layer {entry.layer!r}; "
+                    f"layers configured under 'layers': {', '.join(sorted(data.layers))}")
+
+
 def _format_location(loc: tuple) -> str:
     out = ""
     for part in loc:
+        if part == "[key]":  # pydantic's marker for "the key itself" in a mapping
+            continue
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
 
@@ -191,12 +194,13 @@ def load_course(path: str | Path = "course.yaml") -> Course:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = _format_location(first["loc"])
-        message = first["msg"]
+        message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "unknown key"
         more = len(exc.errors()) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         raise CourseError(f"{path}: key '{where}': {message}{suffix}") from None
+    _check_cross_references(path, data)
     reference = _import_reference(path, data.reference)
     for name in data.layers:
         if not inspect.isclass(getattr(reference, name, None)):

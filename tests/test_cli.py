@@ -25,7 +25,11 @@ def course_copy(tmp_path):
 
 @pytest.mark.parametrize("edit, words", [
     (lambda t: t.replace("  seed: 20261122", "  seed: 20261122\n  colour: blue"), "grading.colour': unknown key"),
-    (lambda t: t.replace("{layer: Tanh,", "{layer: Tanhh,"), "unknown layer 'Tanhh'"),
+    (lambda t: t.replace("{layer: Tanh,", "{layer: Tanhh,"), "layers[2].layer': unknown layer 'Tanhh'"),
+    (lambda t: t.replace("{layer: Relu, points: {forward: 2,", "{layer: Relu, points: {forwards: 2,"),
+     "points.forwards': Input should be 'forward', 'backward' or 'hygiene'"),
+    (lambda t: t.replace("- name: activations", "- name: computational_graph"),
+     "assignments[1].name': the name 'computational_graph' is used by an earlier assignment"),
     (lambda t: t.replace("{layer: Relu, points: {forward: 2,", "{layer: Relu, points: {forward: -2,"),
      "points for forward must be >= 0"),
     (lambda t: t + "  Softplus:\n    cases:\n      - {x: [3, 4]}\n", "no reference class Softplus"),
