@@ -85,6 +85,9 @@ class ProgressLog:
             if first.get(key) != header.get(key):
                 raise ToolError(f"{self.path}: cannot resume: it was made for {key} {first.get(key)!r}, "
                                 f"not {header.get(key)!r}")
+        if first.get("course_version") != header.get("course_version"):
+            raise ToolError(f"{self.path}: cannot resume: course.yaml or the reference layers changed since "
+                            f"this run started; grade again without --resume")
         header["seed"] = first["seed"]
         kept = [lines[0]]
         offset = len(lines[0]) + 1
@@ -178,7 +181,7 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
     submissions = find_submissions(paths, options.assignment, known)
     _prepare_out_dir(options.out_dir)
     specs = layer_specs(course)
-    header = {"course": course.title, "assignment": options.assignment,
+    header = {"course": course.title, "assignment": options.assignment, "course_version": course.fingerprint,
               "seed": options.seed if options.seed is not None else secrets.randbelow(2 ** 31)}
     log = ProgressLog(options.out_dir / PROGRESS_FILE, header, options.resume)
     run_seed = header["seed"]

@@ -1,6 +1,7 @@
 """course.yaml: loaded, validated against a schema, and tied to the reference classes."""
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import inspect
 import sys
@@ -121,6 +122,16 @@ class Course:
                 return assignment
         known = ", ".join(a.name for a in self.data.assignments)
         raise CourseError(f"{self.path}: no assignment named {name!r} (the course has: {known})")
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever course.yaml or a reference file changes: a resumed run must not mix."""
+        digest = hashlib.sha256(self.path.read_bytes())
+        package = Path(self.reference.__file__).parent
+        for source in sorted(package.rglob("*.py")):
+            digest.update(source.relative_to(package).as_posix().encode())
+            digest.update(source.read_bytes())
+        return digest.hexdigest()[:16]
 
     def reference_class(self, layer: str) -> type:
         return getattr(self.reference, layer)

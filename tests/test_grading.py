@@ -1,9 +1,12 @@
 """Does the grader give every correct layer full marks, take points from every bug, and name it?"""
 import json
+import shutil
 import sys
 
 import pytest
 
+from autograder.course import load_course
+from autograder.errors import ToolError
 from conftest import ROOT, reference_code
 
 sys.path.insert(0, str(ROOT / "tests" / "data"))
@@ -131,6 +134,14 @@ def test_resume_continues_without_regrading(course, tmp_path):
                     if line.startswith('{"key"')]
     assert "a" not in graded_again and {"b", "c", "d"} <= set(graded_again)
     full = load_results(out)["submissions"]
+    # A changed course must not be mixed into a resumed run.
+    changed = tmp_path / "course"
+    shutil.copytree(ROOT / "source_layers", changed / "source_layers")
+    (changed / "course.yaml").write_text((ROOT / "course.yaml").read_text().replace("forward: 2, backward: 3",
+                                                                                    "forward: 3, backward: 3"))
+    with pytest.raises(ToolError, match="changed since"):
+        grade_paths(load_course(changed / "course.yaml"), [folder],
+                    GradeOptions(out_dir=out, workers=1, resume=True, show_progress=False))
     assert [s["student"] for s in full] == ["a", "b", "c", "d"]
     assert all(s["score"] == s["max_score"] > 0 and s["tests"][0]["message"] for s in full)
     assert sorted(p.name for p in (out / "feedback").iterdir()) == ["a.html", "b.html", "c.html", "d.html"]
