@@ -15,7 +15,6 @@ from .errors import CourseError
 
 Distribution = Literal["normal", "positive", "away_from_zero", "labels"]
 Category = Literal["forward", "backward", "hygiene"]
-CATEGORIES: tuple[Category, ...] = ("forward", "backward", "hygiene")
 
 
 class _Strict(BaseModel):
@@ -135,9 +134,6 @@ class Course:
 
     def reference_class(self, layer: str) -> type:
         return getattr(self.reference, layer)
-
-    def reference_source(self, obj) -> str:
-        return inspect.getsource(obj)
 
 
 def _check_cross_references(path: Path, data: CourseFile) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import notebook_cells as cells
+from .cell_ids import SELF_CHECK_SUPPORT
 from .course import Assignment, Course
 from .errors import CourseError
 from .layerspec import LayerSpec, layer_specs
@@ -108,7 +109,7 @@ def render_assignment(course: Course, assignment: Assignment, index: int):
         cells.locked_markdown("how_to_work", HOW_TO_WORK + (EXAMPLES_NOTE if examples else "")),
         cells.locked_markdown("provided_text", _provided_text(helpers)),
         cells.locked_code("provided_code", _provided_code(helpers)),
-        cells.locked_code(cells.SELF_CHECK_SUPPORT, support_source(course.grading.numerical_step)),
+        cells.locked_code(SELF_CHECK_SUPPORT, support_source(course.grading.numerical_step)),
     ]
     student, solution = list(head), list(head)
     for number, entry in enumerate(assignment.layers, start=1):

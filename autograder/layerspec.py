@@ -5,7 +5,6 @@ import functools
 import inspect
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .course import Course, LayerConfig, Tolerance
 from .errors import CourseError
@@ -48,15 +47,16 @@ class LayerSpec:
         """The names results use: dx, dy for inputs, then dW, db... for parameters."""
         return tuple(f"d{a}" for a in self.diff_inputs) + tuple(self.grad_attrs[p][0] for p in self.params)
 
+    def all_names(self) -> tuple[str, ...]:
+        """The canonical class name, then its aliases."""
+        return (self.name, *self.aliases)
+
     def gradient_target(self, grad_name: str) -> str:
         """The argument a gradient belongs to: 'dx' -> 'x', 'dW' -> 'W'."""
         for param in self.params:
             if self.grad_attrs[param][0] == grad_name:
                 return param
         return grad_name[1:]
-
-    def all_names(self) -> tuple[str, ...]:
-        return (self.name, *self.aliases)
 
 
 def _positional_names(func, what: str, layer: str, skip_self: bool = True) -> tuple[str, ...]:
@@ -129,15 +129,7 @@ def build_spec(course: Course, name: str, config: LayerConfig) -> LayerSpec:
                      cases=tuple(cases), loss=config.loss, tolerance=tolerance, mistakes=mistakes)
 
 
-@functools.cache
-def _specs_for(course_id: int, course: Course) -> dict[str, LayerSpec]:
-    return {name: build_spec(course, name, cfg) for name, cfg in course.data.layers.items()}
-
-
+@functools.cache  # a Course hashes by identity: one set of specs per loaded course
 def layer_specs(course: Course) -> dict[str, LayerSpec]:
     """Every configured layer's spec, in course.yaml order."""
-    return _specs_for(id(course), course)
-
-
-def reference_file(spec: LayerSpec) -> Path:
-    return Path(inspect.getsourcefile(spec.cls))
+    return {name: build_spec(course, name, cfg) for name, cfg in course.data.layers.items()}

@@ -7,7 +7,6 @@ import re
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from .cell_ids import SELF_CHECK_SUPPORT  # noqa: F401 - re-exported for the generator
 from .errors import CourseError
 
 SCHEMA_VERSION = 3
