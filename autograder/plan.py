@@ -118,7 +118,7 @@ def job_for(plan: SubmissionPlan, path: str, course: Course, limits: dict, timeo
                 arrays[f"{spec.name}/c{index}/dir/{name}"] = v
         layers.append({
             "name": spec.name,
-            "names": [spec.name, *spec.aliases],
+            "names": list(spec.all_names()),
             "params": list(spec.params),
             "inputs": list(spec.inputs),
             "labels": list(spec.labels),
