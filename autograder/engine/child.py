@@ -12,7 +12,7 @@ import time
 
 from . import wire
 from .deadline import BlobStream
-from .probes import LayerProbe, describe_exception
+from .probes import CallTimeout, LayerProbe, describe_exception
 from .student_namespace import install_plotting_stubs, make_namespace
 
 _real_exit = os._exit
@@ -20,10 +20,6 @@ _real_exit = os._exit
 
 class CellTimeout(BaseException):
     """Raised into a cell that ran past its time; BaseException so `except Exception` can't eat it."""
-
-
-class LayerTimeout(BaseException):
-    """Raised into a layer's probes that ran past their time (fast path only)."""
 
 
 class ExitRequested(BaseException):
@@ -111,13 +107,22 @@ def find_class(namespace: dict, names: list[str]):
     return None, None
 
 
-def _probe_payload(cls, found_as: str, layer: dict, arrays: dict, cells, h: float) -> bytes:
+# A single call of student code (one forward or backward) gets this share of the layer's time.
+CALL_SHARE = 0.25
+
+
+def _probe_payload(cls, found_as: str, layer: dict, arrays: dict, cells, h: float, timeout: float) -> bytes:
+    """One layer's message. Every call into student code runs under its own alarm."""
+    def on_alarm(signum, frame):
+        raise CallTimeout()
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    probe = LayerProbe(cls, layer, _arrays_of(layer, arrays), cells, h,
+                       call_timeout=timeout * CALL_SHARE, deadline=time.monotonic() + timeout)
     try:
-        meta, out = LayerProbe(cls, layer, _arrays_of(layer, arrays), cells, h).run()
+        meta, out = probe.run()
         meta["found_as"] = found_as
         return wire.encode(meta, out)
-    except LayerTimeout:
-        raise
     except BaseException as exc:  # even a broken probe must answer
         return wire.encode({"kind": "layer", "layer": layer["name"], "found_as": found_as,
                             "fatal": describe_exception(exc, cells)})
@@ -129,26 +134,15 @@ def _arrays_of(layer: dict, arrays: dict) -> dict:
 
 
 def probe_in_place(found: list, arrays: dict, cells, h: float, timeout: float, out_fd: int) -> None:
-    """The fast path: probe the layers in this process, each under an alarm.
+    """The fast path: probe the layers in this process.
 
     Most submissions behave, and sparing them a process per submission is a large share of
-    the grading time. A layer that swallows the alarm, or kills this process, is caught by
-    the supervisor, which grades the remaining layers again the careful way (probe_layers).
+    the grading time. A layer that swallows its alarms or kills this process is caught by the
+    supervisor, which grades the remaining layers again the careful way (probe_layers).
     """
-    def on_alarm(signum, frame):
-        raise LayerTimeout()
-
-    signal.signal(signal.SIGALRM, on_alarm)
     me = os.getpid()
     for cls, found_as, layer in found:
-        signal.setitimer(signal.ITIMER_REAL, timeout)
-        try:
-            payload = _probe_payload(cls, found_as, layer, arrays, cells, h)
-        except LayerTimeout:
-            payload = wire.encode({"kind": "layer", "layer": layer["name"], "found_as": found_as,
-                                   "timeout": timeout})
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+        payload = _probe_payload(cls, found_as, layer, arrays, cells, h, timeout)
         stay_single(me)
         wire.write_blob(out_fd, payload)
 
@@ -177,14 +171,15 @@ def probe_layers(found: list, arrays: dict, cells, h: float, timeout: float, out
             os.close(out_fd)  # submitted code must not reach the grader's channel from here
             me = os.getpid()
             for cls, found_as, layer in found:
-                payload = _probe_payload(cls, found_as, layer, arrays, cells, h)
+                payload = _probe_payload(cls, found_as, layer, arrays, cells, h, timeout)
                 stay_single(me)
                 wire.write_blob(write_end, payload)
             _real_exit(0)
         os.close(write_end)
         stream = BlobStream(read_end, wire.MAX_BLOB_BYTES)
         while found:
-            blobs = stream.read_until(time.monotonic() + timeout, want=1)
+            # The probes keep to the layer's time themselves; the margin covers encoding the result.
+            blobs = stream.read_until(time.monotonic() + timeout + 1.0, want=1)
             if not blobs:
                 break
             for blob in blobs[:len(found)]:

@@ -5,11 +5,20 @@ grader, from the arrays collected here.
 """
 from __future__ import annotations
 
+import signal
+import time
 import traceback
 
 import numpy as np
 
 MAX_ELEMENTS = 1 << 18
+
+
+class CallTimeout(BaseException):
+    """Raised by the alarm into a call of student code that ran too long.
+
+    A BaseException, so that `except Exception` in student code cannot swallow it.
+    """
 
 
 class ProbeError(Exception):
@@ -55,13 +64,18 @@ def _copy(value):
 
 
 class LayerProbe:
-    def __init__(self, cls, layer: dict, arrays: dict, cells: list[str], h: float):
+    def __init__(self, cls, layer: dict, arrays: dict, cells: list[str], h: float,
+                 call_timeout: float | None = None, deadline: float | None = None):
         self.cls = cls
         self.layer = layer
         self.name = layer["name"]
         self.arrays = arrays
         self.cells = cells
         self.h = h
+        # Each probe gets its own alarm, so a backward that loops forever costs the backward
+        # tests but not forward's; past the layer's deadline the remaining probes are skipped.
+        self.call_timeout = call_timeout
+        self.deadline = deadline
         self.params = layer["params"]
         self.inputs = layer["inputs"]
         self.diff = [a for a in self.inputs if a not in layer["labels"]]
@@ -125,14 +139,28 @@ class LayerProbe:
 
     # -- the probes ----------------------------------------------------------------------
     def attempt(self, key: str, action):
+        alarm = None
+        if self.call_timeout is not None:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                self.errors[key] = "not run: this layer's time ran out on earlier tests"
+                return None
+            alarm = min(self.call_timeout, remaining)
+            signal.setitimer(signal.ITIMER_REAL, alarm)
         try:
             return action()
+        except CallTimeout:
+            self.errors[key] = (f"stopped after {alarm:.3g} s: the call did not finish (an endless loop, or "
+                                f"far too slow)")
         except ProbeError as exc:
             self.errors[key] = str(exc)
         except MemoryError:
             self.errors[key] = "MemoryError: ran out of memory (the memory limit was reached)"
         except Exception as exc:  # any student error becomes a message; the probes go on
             self.errors[key] = describe_exception(exc, self.cells)
+        finally:
+            if alarm is not None:
+                signal.setitimer(signal.ITIMER_REAL, 0)
         return None
 
     def run_case(self, index: int, forward_only: bool):
