@@ -114,12 +114,12 @@ def match_mistake(spec: LayerSpec, key: str, seen: dict[str, np.ndarray], namesp
 class _lazy_mistake:
     """Matching the catalog costs time; only failing tests ever ask for it."""
 
-    def __init__(self, spec, key, seen, namespace):
-        self.args = (spec, key, seen, namespace)
+    def __init__(self, spec, key, raw, index, values, out):
+        self.args = (spec, key, raw, index, values, out)
 
     def resolve(self) -> dict | None:
-        spec, key, seen, namespace = self.args
-        return match_mistake(spec, key, seen, namespace())
+        spec, key, raw, index, values, out = self.args
+        return match_mistake(spec, key, _seen(raw, index, spec), values.namespace(out=out))
 
 
 def _seen(raw: dict, index: int, spec: LayerSpec) -> dict[str, np.ndarray]:
@@ -140,7 +140,7 @@ def _forward_tests(lp: LayerPlan, raw: dict, errors: dict) -> list[TestResult]:
                                     f"forward raised an error: {errors.get(key, 'no result')}"))
             continue
         got = raw[key]
-        mistake = _lazy_mistake(spec, "out", _seen(raw, index, spec), lambda v=values, w=want: v.namespace(out=w))
+        mistake = _lazy_mistake(spec, "out", raw, index, values, want)
         if got.shape != want.shape:
             msg = f"forward returned {_shape(got.shape)}, but the output should have {_shape(want.shape)}"
             tests.append(TestResult(spec.name, "forward", name, 0.0, msg + ".", mistake))
@@ -181,7 +181,7 @@ def _backward_tests(lp: LayerPlan, raw: dict, errors: dict, h: float) -> list[Te
                 continue
             got = raw[key]
             want = expected.grads[grad]
-            mistake = _lazy_mistake(spec, grad, _seen(raw, index, spec), lambda v=values, e=expected: v.namespace(out=e.out))
+            mistake = _lazy_mistake(spec, grad, raw, index, values, expected.out)
             if got.shape != want.shape:
                 msg = (f"{grad} has {_shape(got.shape)}, but {target} has {_shape(np.shape(target_value))}: "
                        f"a gradient always has the shape of what it is the gradient of.")
