@@ -105,7 +105,8 @@ def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeou
         raise
     options = GradeOptions(assignment=assignment, out_dir=out_dir, workers=workers or os.cpu_count() or 1,
                            seed=seed, resume=resume, timeout=timeout, memory_mb=memory_mb,
-                           max_processes=max_processes, max_file_mb=max_file_mb, max_open_files=max_open_files)
+                           max_processes=max_processes, max_file_mb=max_file_mb, max_open_files=max_open_files,
+                           single=fmt == "gradescope")
     try:
         results = grade_paths(course, list(paths), options, pool)
     finally:

@@ -72,3 +72,20 @@ def find_submissions(paths: list[Path], assignment: str | None = None, known: se
         which = f" for assignment {assignment}" if assignment else ""
         raise ToolError(f"no submissions found{which} in {shown} (looked for .ipynb and .py files)")
     return found
+
+
+def choose_one(found: list[Submission], assignment: str | None) -> Submission:
+    """The one submission a Gradescope run grades, when students upload more than one file.
+
+    The notebook named after the assignment wins, else the only notebook, else the only file.
+    """
+    if len(found) == 1:
+        return found[0]
+    notebooks = [s for s in found if s.path.suffix.lower() == ".ipynb"]
+    named = [s for s in notebooks if assignment and s.path.stem == assignment]
+    for candidates in (named, notebooks):
+        if len(candidates) == 1:
+            return candidates[0]
+    names = ", ".join(s.path.name for s in found)
+    raise ToolError(f"--format gradescope grades one submission, but found {len(found)} files ({names}); "
+                    f"name the notebook {assignment or '<assignment>'}.ipynb or upload only one")

@@ -18,8 +18,6 @@ def write_outputs(results: dict, out_dir: Path, fmt: str) -> dict[str, Path]:
         if fmt == "gradescope":
             from .batch import load_results
             from .reports.gradescope import write_gradescope
-            if len(results["submissions"]) != 1:
-                raise ToolError(f"--format gradescope grades exactly one submission, got {len(results['submissions'])}")
             full = load_results(out_dir)
             own = out_dir / "autograder-results.json"
             written["results"].replace(own)

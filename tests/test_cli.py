@@ -83,14 +83,23 @@ def test_grading_writes_every_output_and_a_summary(tmp_path):
 
 
 def test_gradescope_format_writes_gradescope_results(tmp_path):
-    (tmp_path / "sub.py").write_text(reference_code("Relu"))
+    upload = tmp_path / "submission"
+    upload.mkdir()
+    (upload / "activations.ipynb").write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": reference_code("Relu")}]}))
+    (upload / "scratch.py").write_text("x = 1\n")  # students upload extra files; the notebook is graded
     out = tmp_path / "results"
-    result = run("grade", tmp_path / "sub.py", "--assignment", "activations", "--out", out, "--format", "gradescope")
+    result = run("grade", upload, "--assignment", "activations", "--out", out, "--format", "gradescope")
     assert result.returncode == 0, result.stderr
     gradescope = json.loads((out / "results.json").read_text())
     assert gradescope["score"] == pytest.approx(6.0)
     assert all(t["status"] in ("passed", "failed") for t in gradescope["tests"])
-    assert json.loads((out / "autograder-results.json").read_text())["submissions"][0]["student"] == "sub"
+    assert json.loads((out / "autograder-results.json").read_text())["submissions"][0]["student"] == "activations"
+    (upload / "other.ipynb").write_text((upload / "activations.ipynb").read_text())
+    (upload / "activations.ipynb").unlink()
+    (upload / "third.ipynb").write_text((upload / "other.ipynb").read_text())
+    ambiguous = run("grade", upload, "--assignment", "activations", "--out", out, "--format", "gradescope")
+    assert ambiguous.returncode == 2 and "found 3 files" in ambiguous.stderr
 
 
 def test_doctor_reports_the_protections():
