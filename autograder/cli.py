@@ -32,10 +32,10 @@ def main():
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 and name the files that are stale.")
 def generate(course_path: Path, check: bool):
     """Write the student notebooks (assignments/) and solutions (solutions/) from the course."""
-    from .course import load_course
+    from autograder.course.load import load_course
 
     course = load_course(course_path)
-    from .generate import generate as run_generate  # nbformat is slow to import: only once the course is valid
+    from autograder.authoring.generate import generate as run_generate  # nbformat is slow to import: only once the course is valid
 
     result = run_generate(course, check=check)
     if check:
@@ -55,7 +55,7 @@ def generate(course_path: Path, check: bool):
 @main.command()
 def doctor():
     """Say which sandbox protections work on this machine."""
-    from .sandbox.doctor import run_doctor, format_report
+    from autograder.sandbox.doctor import run_doctor, format_report
 
     protections = run_doctor()
     click.echo(format_report(protections))
@@ -91,13 +91,13 @@ def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeou
     """Grade submitted notebooks (.ipynb or .py files, or folders of them)."""
     import os
 
-    from .engine.pool import SandboxPool
+    from autograder.engine.pool import SandboxPool
 
     pool = SandboxPool(workers or os.cpu_count() or 1)  # workers start importing numpy right away
     try:
-        from .batch import GradeOptions, grade_paths
-        from .course import load_course
-        from .summary import print_summary, write_outputs
+        from autograder.grading.batch import GradeOptions, grade_paths
+        from autograder.course.load import load_course
+        from autograder.grading.summary import print_summary, write_outputs
 
         course = load_course(course_path)
     except BaseException:

@@ -10,13 +10,13 @@ if str(ROOT) not in sys.path:
 
 @pytest.fixture(scope="session")
 def course():
-    from autograder.course import load_course
+    from autograder.course.load import load_course
     return load_course(ROOT / "course.yaml")
 
 
 @pytest.fixture(scope="session")
 def specs(course):
-    from autograder.layerspec import layer_specs
+    from autograder.course.layerspec import layer_specs
     return layer_specs(course)
 
 
@@ -32,7 +32,7 @@ def reference_code(*names: str) -> str:
 @pytest.fixture
 def grade(course, tmp_path):
     """Grade {student: python source} through the real engine; returns {student: result entry}."""
-    from autograder.batch import GradeOptions, grade_paths, load_results
+    from autograder.grading.batch import GradeOptions, grade_paths, load_results
 
     def run(sources: dict[str, str], assignment=None, timeout=8.0, seed=1234, workers=2, suffix=".py"):
         folder = tmp_path / "subs"

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.cases import copy_value, draw_case, with_dout
-from autograder.numeric import relative_error
-from autograder.reference import reference_backward, reference_forward
+from autograder.course.cases import copy_value, draw_case, with_dout
+from autograder.kit.numeric import relative_error
+from autograder.course.reference import reference_backward, reference_forward
 from source_layers.functions import cross_entropy_error, softmax
 
 TOLERANCE = 1e-7

@@ -39,7 +39,7 @@ INVALID = {"computational_graph": {"heidi_not_json": "not valid JSON"}, "activat
 
 @pytest.mark.parametrize("assignment", list(EXPECTED))
 def test_example_class_gets_the_expected_grades(course, tmp_path, assignment):
-    from autograder.batch import GradeOptions, grade_paths, load_results
+    from autograder.grading.batch import GradeOptions, grade_paths, load_results
 
     out = tmp_path / assignment
     grade_paths(course, [ROOT / "examples" / "class"],

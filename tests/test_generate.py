@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from autograder.cli import main
-from autograder.course import load_course
-from autograder.generate import generate, notebook_paths, render_course
+from autograder.course.load import load_course
+from autograder.authoring.generate import generate, notebook_paths, render_course
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("forward", "backward")

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from autograder.course import load_course
+from autograder.course.load import load_course
 from autograder.errors import ToolError
 from conftest import ROOT, reference_code
 
@@ -16,7 +16,7 @@ from bug_corpus import CASES  # noqa: E402
 @pytest.fixture(scope="module")
 def corpus_results(course, tmp_path_factory):
     """The whole corpus graded once, as one batch, each variant its own submission."""
-    from autograder.batch import GradeOptions, grade_paths, load_results
+    from autograder.grading.batch import GradeOptions, grade_paths, load_results
 
     folder = tmp_path_factory.mktemp("corpus")
     for case in CASES:
@@ -93,7 +93,7 @@ SEED_VERDICTS = {
 
 
 def test_seed_notebooks_get_the_verdicts_a_careful_ta_gives(course, tmp_path):
-    from autograder.batch import GradeOptions, grade_paths, load_results
+    from autograder.grading.batch import GradeOptions, grade_paths, load_results
 
     grade_paths(course, [ROOT / "examples" / "seeds"],
                 GradeOptions(out_dir=tmp_path / "out", workers=2, seed=3, show_progress=False))
@@ -115,7 +115,7 @@ def test_seed_notebooks_get_the_verdicts_a_careful_ta_gives(course, tmp_path):
 
 
 def test_resume_continues_without_regrading(course, tmp_path):
-    from autograder.batch import PROGRESS_FILE, GradeOptions, grade_paths, load_results
+    from autograder.grading.batch import PROGRESS_FILE, GradeOptions, grade_paths, load_results
 
     folder = tmp_path / "subs"
     folder.mkdir()

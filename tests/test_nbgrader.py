@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.generate import notebook_paths
+from autograder.authoring.generate import notebook_paths
 
 pytestmark = pytest.mark.slow
 ASSIGNMENT = "affine_softmax"

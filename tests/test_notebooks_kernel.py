@@ -9,7 +9,7 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
-from autograder.generate import notebook_paths
+from autograder.authoring.generate import notebook_paths
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent

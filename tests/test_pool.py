@@ -6,7 +6,7 @@ from conftest import reference_code
 
 
 def _job(course, specs, path):
-    from autograder.plan import job_for, plan_submission
+    from autograder.grading.plan import job_for, plan_submission
 
     plan = plan_submission([specs["Relu"]], 1, "student")
     limits = {"memory_mb": 1024, "max_processes": 32, "max_file_mb": 16, "max_open_files": 64, "cpu_seconds": 10}

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from autograder.cases import copy_value, draw_case, with_dout
-from autograder.numeric import numerical_gradient, relative_error
-from autograder.reference import reference_backward, reference_forward
+from autograder.course.cases import copy_value, draw_case, with_dout
+from autograder.kit.numeric import numerical_gradient, relative_error
+from autograder.course.reference import reference_backward, reference_forward
 
 LAYERS = ["MulLayer", "AddLayer", "SubLayer", "DivLayer", "ExpLayer", "LogLayer", "Relu", "Sigmoid",
           "Tanh", "ScalarAffine", "Affine", "SoftmaxWithLoss"]

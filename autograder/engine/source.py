@@ -14,7 +14,7 @@ try:  # IPython's own parser turns %magics and !shell lines into get_ipython() c
 except ImportError:  # pragma: no cover - IPython is a dependency; this keeps grading alive without it
     TransformerManager = None
 
-from ..cell_ids import SELF_CHECK_SUPPORT
+from autograder.kit.cell_ids import SELF_CHECK_SUPPORT
 
 MAX_NOTEBOOK_MB = 20
 

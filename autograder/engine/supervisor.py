@@ -18,10 +18,10 @@ from .deadline import BlobStream
 from .source import InvalidSubmission, read_code_cells
 
 try:
-    from ..sandbox.landlock import restrict_filesystem
-    from ..sandbox.limits import Limits, apply_rlimits
-    from ..sandbox.namespaces import fork_into_namespaces
-    from ..sandbox.privileges import (drop_privileges, empty_workdir, prepare_workdir, remove_workdir,
+    from autograder.sandbox.landlock import restrict_filesystem
+    from autograder.sandbox.limits import Limits, apply_rlimits
+    from autograder.sandbox.namespaces import fork_into_namespaces
+    from autograder.sandbox.privileges import (drop_privileges, empty_workdir, prepare_workdir, remove_workdir,
                                       sandbox_uid)
     SANDBOX = True
 except ImportError:  # grading still works, unisolated, where the sandbox cannot be imported

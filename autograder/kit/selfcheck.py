@@ -1,55 +1,16 @@
-"""The self-check cells of a notebook: student-facing code that needs nothing but numpy.
+"""The self-check support code that ships in every student notebook, as a real module.
 
-The support cell defines the checking functions once; each layer's check cell holds only
-numbers (inputs drawn for the layer's configured cases, expected outputs and gradients
-computed by the reference) and a call to `check_layer`. No reference code goes in.
+The generator embeds this file's code (and the two numeric helpers it imports, as their source)
+in the notebook's read-only support cell, so students run exactly what is tested here. It may use
+nothing but numpy and the standard library.
 """
-from __future__ import annotations
-
-import zlib
-from string import Template
-
-import numpy as np
-
-from .cases import draw_case, with_dout
-from .errors import CourseError
-from .layerspec import CaseSpec, LayerSpec
-from .reference import reference_backward, reference_forward
-
-SUPPORT_TEMPLATE = Template('''\
 # Self-check support: the check cells after each layer call these functions.
 # They need nothing but numpy, so you can also run the checks on your own machine.
 import numpy as np
 
-NUMERICAL_STEP = $step
+from .numeric import numerical_gradient, relative_error  # embedded as their source
 
-
-def relative_error(a, b):
-    """||a - b|| / (||a|| + ||b||): 0 for equal arrays, about 1 for unrelated ones."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    num = np.linalg.norm((a - b).ravel())
-    den = np.linalg.norm(a.ravel()) + np.linalg.norm(b.ravel())
-    if den == 0.0:
-        return 0.0 if num == 0.0 else float("inf")
-    return float(num / den)
-
-
-def numerical_gradient(f, value, dout, h=NUMERICAL_STEP):
-    """Gradient of sum(f(v) * dout) with respect to v, by central differences in float64."""
-    base = np.array(value, dtype=np.float64)
-    dout = np.asarray(dout, dtype=np.float64)
-    grad = np.zeros(base.shape)
-    for i in range(base.size):
-        plus, minus = base.copy(), base.copy()
-        plus.flat[i] += h
-        minus.flat[i] -= h
-        if base.ndim == 0:
-            plus, minus = np.float64(plus), np.float64(minus)
-        f_plus = np.asarray(f(plus), dtype=np.float64)
-        f_minus = np.asarray(f(minus), dtype=np.float64)
-        grad.flat[i] = np.sum((f_plus - f_minus) * dout) / (2.0 * h)
-    return grad
+NUMERICAL_STEP = 1e-5  # replaced by the course's numerical_step when embedded
 
 
 def _copy(value):
@@ -171,7 +132,7 @@ def _check_case(cls, name, case, gradient_attrs, tol):
                                  f"{_shape_text(value)}{where}")
     for label, arg, grad, expected_grad in checks:
         value = params[arg] if arg in params else inputs[arg]
-        numeric = numerical_gradient(lambda v, arg=arg: forward_with(arg, v), value, dout)
+        numeric = numerical_gradient(lambda v, arg=arg: forward_with(arg, v), value, dout, NUMERICAL_STEP)
         error = relative_error(grad, numeric)
         if not error <= tol["gradient"]:
             raise AssertionError(f"{name}.backward: {label} does not match the numerical gradient of your "
@@ -195,129 +156,3 @@ def check_results(example, namespace, expected, layers, tolerance):
         if not error <= tolerance:
             raise AssertionError(f"{example}: {variable} came out as {namespace[variable]!r} but it "
                                  f"should be {value!r}")
-''')
-
-
-def support_source(step: float) -> str:
-    """The support cell's code, with the course's numerical step."""
-    return SUPPORT_TEMPLATE.substitute(step=repr(float(step)))
-
-
-# --- numbers as Python literals -------------------------------------------------------------
-
-def _number(value) -> str:
-    if isinstance(value, (bool, np.bool_)):
-        return repr(bool(value))
-    if isinstance(value, (int, np.integer)):
-        return repr(int(value))
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"cannot embed a non-finite number ({value!r}) in a notebook")
-    return repr(value)  # the shortest text that reads back as the same float64
-
-
-def _nested(array: np.ndarray, indent: str) -> str:
-    if array.ndim == 1:
-        return "[" + ", ".join(_number(v) for v in array) + "]"
-    inner = indent + " "
-    rows = [_nested(row, inner) for row in array]
-    return "[" + (",\n" + inner).join(rows) + "]"
-
-
-def literal(value, indent: str = "") -> str:
-    """Python source for a number or an array, exact to the last bit of float64."""
-    if isinstance(value, np.ndarray) and value.ndim > 0:
-        prefix = "np.array("
-        return prefix + _nested(value, indent + " " * len(prefix)) + ")"
-    value = np.asarray(value)
-    if value.dtype.kind in "iu":
-        return repr(int(value))
-    return f"np.float64({_number(value)})"
-
-
-# --- one layer's check cell -------------------------------------------------------------------
-
-def _seed(layer: str) -> int:
-    # One stream per layer: adding or reordering layers leaves every other layer's numbers alone.
-    return zlib.crc32(f"self-check:{layer}".encode())
-
-
-def _describe_case(spec: LayerSpec, case: CaseSpec) -> str:
-    parts = []
-    for arg in spec.params + spec.inputs:
-        if arg in case.labels:
-            parts.append(f"{arg} as class indices" if case.labels[arg] == "index" else f"{arg} as one-hot rows")
-        else:
-            shape = case.shapes[arg]
-            parts.append(f"{arg} a scalar" if shape == () else f"{arg} of shape {shape}")
-    if case.scale != 1.0:
-        parts.append(f"large values (scale {case.scale:g})")
-    return ", ".join(parts)
-
-
-def _mapping(items: dict, indent: str) -> str:
-    if not items:
-        return "{}"
-    inner = indent + "    "
-    lines = [f"{inner}{key!r}: {literal(value, inner + ' ' * (len(repr(key)) + 2))}," for key, value in items.items()]
-    return "{\n" + "\n".join(lines) + "\n" + indent + "}"
-
-
-def _case_literal(spec: LayerSpec, case: CaseSpec, rng: np.random.Generator) -> str:
-    values = draw_case(spec, case, rng)
-    out = reference_forward(spec, values)
-    ind = " " * 12
-    entries = [f"'about': {_describe_case(spec, case)!r}",
-               f"'params': {_mapping(values.params, ind)}",
-               f"'inputs': {_mapping(values.inputs, ind)}"]
-    if getattr(case, "finite_only", False):
-        entries.append(f"'out_shape': {tuple(out.shape)!r}")  # values are not compared here
-    else:
-        entries.append(f"'out': {literal(out, ind + ' ' * 7)}")
-    if not case.forward_only:
-        with_dout(values, spec, out.shape, rng)
-        expected = reference_backward(spec, values)
-        # A loss layer is the end of the graph: its backward is called as backward(1).
-        dout = "1" if spec.loss else literal(values.dout, ind + " " * 8)
-        entries += [f"'differentiable': {spec.diff_inputs!r}",
-                    f"'dout': {dout}",
-                    f"'grads': {_mapping(expected.grads, ind)}"]
-    return "        {\n" + "".join(f"{ind}{entry},\n" for entry in entries) + "        }"
-
-
-def layer_check_source(spec: LayerSpec, where: str) -> str:
-    """The check cell for one layer: literal cases, expected numbers, one call to check_layer."""
-    rng = np.random.default_rng(_seed(spec.name))
-    try:
-        cases = [_case_literal(spec, case, rng) for case in spec.cases]
-    except ValueError as exc:
-        raise CourseError(f"{where}.cases: {exc}") from None
-    tolerance = spec.tolerance
-    attrs = ", ".join(f"{p!r}: {tuple(names)!r}" for p, names in spec.grad_attrs.items())
-    return (
-        f"# Self-check for {spec.name}: run this cell after editing the class above.\n"
-        f"# It compares your layer with known-good numbers, and your backward with numerical\n"
-        f"# gradients of your own forward.\n"
-        f"check_layer(\n"
-        f"    {spec.name}, {spec.name!r},\n"
-        f"    gradient_attrs={{{attrs}}},\n"
-        f"    tolerance={{'forward': {tolerance.forward!r}, 'gradient': {tolerance.gradient!r}, "
-        f"'reference': {tolerance.reference!r}}},\n"
-        f"    cases=[\n" + ",\n".join(cases) + ",\n    ],\n)\n"
-        f"print({(spec.name + ': all checks passed')!r})"
-    )
-
-
-def example_check_source(example: str, results: dict, layers: list[str], tolerance: float) -> str:
-    """The check cell after an example: its result variables against the reference's numbers."""
-    expected = _mapping(results, "    ")
-    return (
-        f"# Check for the example above: its results must come out as below.\n"
-        f"check_results(\n"
-        f"    {example!r}, globals(),\n"
-        f"    expected={expected},\n"
-        f"    layers={layers!r},\n"
-        f"    tolerance={tolerance!r},\n"
-        f")\n"
-        f"print({(example + ': all checks passed')!r})"
-    )

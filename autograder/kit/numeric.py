@@ -1,12 +1,13 @@
-"""Central differences and the error metric every comparison in the kit uses."""
-from __future__ import annotations
+"""Central differences and the error metric every comparison in the kit uses.
 
-from typing import Callable
+`relative_error` and `numerical_gradient` are embedded verbatim in the student notebooks' support
+cell (see `selfcheck.py`): they use nothing but numpy and carry no annotations."""
+from __future__ import annotations
 
 import numpy as np
 
 
-def relative_error(a, b) -> float:
+def relative_error(a, b):
     """||a - b|| / (||a|| + ||b||): scale-free, 0 for equal arrays, 1 for opposite ones.
 
     Element-wise relative errors blow up near zero and flag correct code; this norm-based
@@ -48,11 +49,18 @@ def gradient_from_outputs(outputs_plus_minus: np.ndarray, dout, h: float, shape)
     return grad.reshape(shape)
 
 
-def numerical_gradient(f: Callable[[object], object], value, dout, h: float) -> np.ndarray:
-    """Gradient of sum(f(v) * dout) with respect to v, by central differences (float64)."""
-    outs = [np.stack([np.asarray(f(p), dtype=np.float64), np.asarray(f(m), dtype=np.float64)])
-            for p, m in perturbations(value, h)]
-    base = np.asarray(value)
-    if not outs:
-        return np.zeros(base.shape)
-    return gradient_from_outputs(np.stack(outs), dout, h, base.shape)
+def numerical_gradient(f, value, dout, h):
+    """Gradient of sum(f(v) * dout) with respect to v, by central differences in float64."""
+    base = np.array(value, dtype=np.float64)
+    dout = np.asarray(dout, dtype=np.float64)
+    grad = np.zeros(base.shape)
+    for i in range(base.size):
+        plus, minus = base.copy(), base.copy()
+        plus.flat[i] += h
+        minus.flat[i] -= h
+        if base.ndim == 0:
+            plus, minus = np.float64(plus), np.float64(minus)
+        f_plus = np.asarray(f(plus), dtype=np.float64)
+        f_minus = np.asarray(f(minus), dtype=np.float64)
+        grad.flat[i] = np.sum((f_plus - f_minus) * dout) / (2.0 * h)
+    return grad

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layerspec import LayerSpec
-from .numeric import gradient_from_outputs, relative_error
+from autograder.course.layerspec import LayerSpec
+from autograder.kit.numeric import gradient_from_outputs, relative_error
 from .plan import LayerPlan
 
 MISTAKE_MATCH = 1e-6

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from .checks import judge_layer
-from .course import Course
-from .engine.pool import Outcome
-from .layerspec import LayerSpec
+from autograder.course.model import Course
+from autograder.engine.pool import Outcome
+from autograder.course.layerspec import LayerSpec
 from .plan import SubmissionPlan
 from .scoring import DEFAULT_POINTS, LayerScore, score_layer
-from .submissions import Submission
+from .discover import Submission
 
 
 def layer_points(course: Course, assignment: str | None, layer: str) -> dict[str, float]:

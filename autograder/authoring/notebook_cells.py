@@ -7,7 +7,7 @@ import re
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from .errors import CourseError
+from autograder.errors import CourseError
 
 SCHEMA_VERSION = 3
 GRADE_ID = re.compile(r"^[a-zA-Z0-9_\-]+$")

@@ -12,16 +12,16 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .course import Course
-from .engine.pool import SandboxPool
-from .errors import ToolError
-from .grading import layers_for, submission_result
-from .layerspec import layer_specs
+from autograder.course.model import Course
+from autograder.engine.pool import SandboxPool
+from autograder.errors import ToolError
+from .result import layers_for, submission_result
+from autograder.course.layerspec import layer_specs
 from .plan import job_for, plan_submission
-from .reports.atomic import atomic_write_bytes, atomic_write_text
-from .reports.feedback import feedback_paths, render_feedback
-from .reports.write_all import RESULTS_JSON
-from .submissions import Submission, choose_one, find_submissions
+from autograder.reports.atomic import atomic_write_bytes, atomic_write_text
+from autograder.reports.feedback import feedback_paths, render_feedback
+from autograder.reports.write_all import RESULTS_JSON
+from .discover import Submission, choose_one, find_submissions
 
 PROGRESS_FILE = "progress.jsonl"
 

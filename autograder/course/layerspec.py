@@ -6,8 +6,8 @@ import inspect
 import sys
 from dataclasses import dataclass, field
 
-from .course import Course, LayerConfig, Tolerance
-from .errors import CourseError
+from .model import Course, LayerConfig, Tolerance
+from autograder.errors import CourseError
 
 CASE_OPTIONS = {"scale", "only"}
 

@@ -5,7 +5,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ToolError
+from autograder.errors import ToolError
 
 SUFFIXES = {".ipynb", ".py"}
 SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git", ".venv", "node_modules"}

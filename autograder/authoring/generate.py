@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import notebook_cells as cells
-from .cell_ids import SELF_CHECK_SUPPORT
-from .course import Assignment, Course
-from .errors import CourseError
-from .layerspec import LayerSpec, layer_specs
-from .selfcheck import example_check_source, layer_check_source, support_source
+from autograder.kit.cell_ids import SELF_CHECK_SUPPORT
+from autograder.course.model import Assignment, Course
+from autograder.errors import CourseError
+from autograder.course.layerspec import LayerSpec, layer_specs
+from .check_cells import example_check_source, layer_check_source, support_source
 from .stubs import function_parts, module_names_used, split_class
 
 HELPERS_MODULE = "functions"   # <reference>/functions.py: helpers students are given

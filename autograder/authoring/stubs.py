@@ -12,7 +12,7 @@ import inspect
 import textwrap
 from dataclasses import dataclass
 
-from .errors import CourseError
+from autograder.errors import CourseError
 
 EXERCISED_METHODS = ("forward", "backward")
 BEGIN_SOLUTION = "### BEGIN SOLUTION"

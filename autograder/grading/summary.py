@@ -5,19 +5,19 @@ from pathlib import Path
 
 import click
 
-from .errors import ToolError
+from autograder.errors import ToolError
 
 
 def write_outputs(results: dict, out_dir: Path, fmt: str) -> dict[str, Path]:
     """The class-level files; results.json and feedback/ were written while grading."""
     try:
-        from .reports.feedback import FEEDBACK_DIR_NAME
-        from .reports.write_all import RESULTS_JSON, write_summaries
+        from autograder.reports.feedback import FEEDBACK_DIR_NAME
+        from autograder.reports.write_all import RESULTS_JSON, write_summaries
         written = {"results": out_dir / RESULTS_JSON, "feedback": out_dir / FEEDBACK_DIR_NAME,
                    **write_summaries(results, out_dir)}
         if fmt == "gradescope":
             from .batch import load_results
-            from .reports.gradescope import write_gradescope
+            from autograder.reports.gradescope import write_gradescope
             full = load_results(out_dir)
             own = out_dir / "autograder-results.json"
             written["results"].replace(own)

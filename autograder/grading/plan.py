@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cases import CaseValues, draw_case, with_dout
-from .course import Course
-from .layerspec import LayerSpec
-from .reference import Expected, reference_backward, reference_forward
+from autograder.course.cases import CaseValues, draw_case, with_dout
+from autograder.course.model import Course
+from autograder.course.layerspec import LayerSpec
+from autograder.course.reference import Expected, reference_backward, reference_forward
 
 
 @dataclass

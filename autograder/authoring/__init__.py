@@ -1,0 +1,1 @@
+"""Notebook authoring: student and solution notebooks generated from the reference layers."""

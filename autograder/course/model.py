@@ -1,0 +1,132 @@
+"""The course as typed values: the schema of course.yaml and the validated Course."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from autograder.errors import CourseError
+
+Distribution = Literal["normal", "positive", "away_from_zero", "labels"]
+Category = Literal["forward", "backward", "hygiene"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tolerance(_Strict):
+    forward: float = Field(1e-7, gt=0, lt=1)
+    gradient: float = Field(1e-6, gt=0, lt=1)
+    reference: float = Field(1e-7, gt=0, lt=1)
+
+
+class PartialTolerance(_Strict):
+    forward: float | None = Field(None, gt=0, lt=1)
+    gradient: float | None = Field(None, gt=0, lt=1)
+    reference: float | None = Field(None, gt=0, lt=1)
+
+
+class Grading(_Strict):
+    seed: int = 0
+    timeout: float = Field(60, gt=0, le=3600)
+    layer_timeout: float = Field(10, gt=0, le=3600)
+    cell_timeout: float = Field(10, gt=0, le=3600)
+    memory_mb: int = Field(1024, ge=64, le=1 << 20)
+    max_processes: int = Field(32, ge=1, le=100000)
+    max_file_mb: int = Field(16, ge=1, le=1 << 20)
+    max_open_files: int = Field(64, ge=16, le=1 << 20)
+    max_notebook_mb: float = Field(20, gt=0, le=1024)
+    tolerance: Tolerance = Tolerance()
+    numerical_step: float = Field(1e-5, gt=0, lt=1)
+
+
+class LayerEntry(_Strict):
+    layer: str
+    points: dict[Category, float]
+
+    @field_validator("points")
+    @classmethod
+    def _points_are_sane(cls, value: dict[str, float]) -> dict[str, float]:
+        for category, pts in value.items():
+            if pts < 0:
+                raise ValueError(f"points for {category} must be >= 0, got {pts}")
+        if sum(value.values()) <= 0:
+            raise ValueError("a layer must be worth more than 0 points in total")
+        return value
+
+
+class Assignment(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    title: str
+    intro: str = ""
+    layers: list[LayerEntry] = Field(min_length=1)
+    examples: list[str] = []
+
+    @property
+    def max_score(self) -> float:
+        return sum(sum(entry.points.values()) for entry in self.layers)
+
+
+CaseValue = list[int] | Literal["index", "onehot"] | float | str
+
+
+class LayerConfig(_Strict):
+    aliases: list[str] = []
+    gradients: dict[str, list[str]] = {}
+    inputs: dict[str, Distribution] = {}
+    cases: list[dict[str, CaseValue]] = Field(min_length=1)
+    loss: bool = False
+    tolerance: PartialTolerance = PartialTolerance()
+
+
+class CourseFile(_Strict):
+    title: str
+    reference: str = "source_layers"
+    grading: Grading = Grading()
+    assignments: list[Assignment] = Field(min_length=1)
+    layers: dict[str, LayerConfig]
+
+
+class Course:
+    """A validated course: its file contents plus the reference module it points at."""
+
+    def __init__(self, path: Path, data: CourseFile, reference_module):
+        self.path = path
+        self.root = path.parent
+        self.data = data
+        self.reference = reference_module
+
+    @property
+    def title(self) -> str:
+        return self.data.title
+
+    @property
+    def grading(self) -> Grading:
+        return self.data.grading
+
+    @property
+    def assignments(self) -> list[Assignment]:
+        return self.data.assignments
+
+    def assignment(self, name: str) -> Assignment:
+        for assignment in self.data.assignments:
+            if assignment.name == name:
+                return assignment
+        known = ", ".join(a.name for a in self.data.assignments)
+        raise CourseError(f"{self.path}: no assignment named {name!r} (the course has: {known})")
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever course.yaml or a reference file changes: a resumed run must not mix."""
+        digest = hashlib.sha256(self.path.read_bytes())
+        package = Path(self.reference.__file__).parent
+        for source in sorted(package.rglob("*.py")):
+            digest.update(source.relative_to(package).as_posix().encode())
+            digest.update(source.read_bytes())
+        return digest.hexdigest()[:16]
+
+    def reference_class(self, layer: str) -> type:
+        return getattr(self.reference, layer)

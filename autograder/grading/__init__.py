@@ -1,0 +1,1 @@
+"""Grading: submissions found, planned, judged from the sandbox's raw numbers, scored and recorded."""
