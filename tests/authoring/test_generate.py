@@ -13,7 +13,7 @@ from autograder.cli import main
 from autograder.course.load import load_course
 from autograder.authoring.generate import generate, notebook_paths, render_course
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
 METHODS = ("forward", "backward")
 
 

@@ -12,7 +12,7 @@ from nbclient import NotebookClient
 from autograder.authoring.generate import notebook_paths
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
 ASSIGNMENTS = ["computational_graph", "activations", "affine_softmax"]
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import ROOT
+
 from autograder.course.cases import copy_value, draw_case, with_dout
 from autograder.kit.numeric import relative_error
 from autograder.course.reference import reference_backward, reference_forward
@@ -19,7 +21,7 @@ from source_layers.functions import cross_entropy_error, softmax
 
 TOLERANCE = 1e-7
 SEEDS = (0, 1)
-CORPUS_FILE = Path(__file__).resolve().parent / "data" / "bug_corpus.py"
+CORPUS_FILE = ROOT / "tests" / "data" / "bug_corpus.py"
 
 
 def _load_corpus():
