@@ -38,12 +38,15 @@ def generate(course_path: Path, check: bool):
     from autograder.authoring.generate import generate as run_generate  # nbformat is slow to import: only once the course is valid
 
     result = run_generate(course, check=check)
+    for path in result.leftover:
+        click.echo(f"left over: {path} (its assignment is no longer in {course_path}; remove it)", err=True)
     if check:
-        if result.stale:
+        if result.stale or result.leftover:
             for path in result.stale:
                 click.echo(f"stale: {path}", err=True)
-            click.echo(f"{len(result.stale)} generated file(s) differ from the course; "
-                       f"run `autograder generate` and commit the result.", err=True)
+            if result.stale:
+                click.echo(f"{len(result.stale)} generated file(s) differ from the course; "
+                           f"run `autograder generate` and commit the result.", err=True)
             sys.exit(1)
         click.echo(f"up to date: {len(result.checked)} notebook(s) match {course_path}")
         return

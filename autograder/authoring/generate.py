@@ -19,6 +19,7 @@ from autograder.kit.cell_ids import SELF_CHECK_SUPPORT
 from autograder.course.model import Assignment, Course
 from autograder.errors import CourseError
 from autograder.course.layerspec import LayerSpec, layer_specs
+from .equivalence import equivalent
 from .check_cells import example_check_source, layer_check_source, support_source
 from .stubs import function_parts, module_names_used, split_class
 
@@ -49,6 +50,7 @@ class GenerateResult:
     written: list[Path] = field(default_factory=list)     # new or changed, now on disk
     unchanged: list[Path] = field(default_factory=list)   # already identical
     stale: list[Path] = field(default_factory=list)       # with check: missing or different
+    leftover: list[Path] = field(default_factory=list)    # notebooks of assignments no longer in the course
     checked: list[Path] = field(default_factory=list)     # every notebook compared
 
 
@@ -69,13 +71,17 @@ def notebook_paths(course: Course, assignment: Assignment) -> tuple[Path, Path]:
 
 
 def generate(course: Course, check: bool = False) -> GenerateResult:
-    """Write (or, with check, only compare) every assignment's student and solution notebook."""
+    """Write (or, with check, only compare) every assignment's student and solution notebook.
+
+    A file that differs from the rendering only in the last digits of numbers (another CPU's
+    rounding) counts as unchanged and is left alone, so regenerating never dirties a checkout."""
     rendered = render_course(course)
     result = GenerateResult()
     for path, text in rendered.items():
         result.checked.append(path)
         current = path.read_bytes() if path.is_file() else None
-        if current == text.encode("utf-8"):
+        if current is not None and (current == text.encode("utf-8") or
+                                    equivalent(current.decode("utf-8", "replace"), text)):
             result.unchanged.append(path)
         elif check:
             result.stale.append(path)
@@ -83,7 +89,18 @@ def generate(course: Course, check: bool = False) -> GenerateResult:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(text.encode("utf-8"))
             result.written.append(path)
+    result.leftover = leftover_notebooks(course, set(rendered))
     return result
+
+
+def leftover_notebooks(course: Course, rendered: set[Path]) -> list[Path]:
+    """Generated-looking notebooks (<folder>/<name>/<name>.ipynb) that the course no longer makes."""
+    found = []
+    for folder in ("assignments", "solutions"):
+        for path in sorted((course.root / folder).glob("*/*.ipynb")):
+            if path.stem == path.parent.name and path not in rendered:
+                found.append(path)
+    return found
 
 
 def render_course(course: Course) -> dict[Path, str]:
