@@ -83,21 +83,20 @@ def _course_copy(tmp_path: Path) -> Path:
     return tmp_path / "course.yaml"
 
 
-def _nudge_file_numbers(path: Path) -> None:
-    """Rewrite a notebook as another CPU might: one embedded number off in its last digit."""
+def _scale_first_output(path: Path, factor: float) -> None:
+    """Multiply the first embedded expected output by factor, as another CPU's rounding might."""
     text = path.read_text()
     marker = "'out': np.array([["
     start = text.index(marker) + len(marker)
     end = start + text[start:].index(",")
-    number = float(text[start:end])
-    path.write_text(text[:start] + repr(number * (1 + 3e-10)) + text[end:])
+    path.write_text(text[:start] + repr(float(text[start:end]) * factor) + text[end:])
 
 
 def test_check_passes_and_generate_leaves_files_alone_after_last_digit_changes(tmp_path):
     course_file = _course_copy(tmp_path)
     course = load_course(course_file)
     student, _ = notebook_paths(course, course.assignments[-1])
-    _nudge_file_numbers(student)
+    _scale_first_output(student, 1 + 3e-10)
     nudged = student.read_bytes()
     result = generate(course, check=True)
     assert result.stale == [] and result.leftover == []
@@ -109,11 +108,7 @@ def test_check_still_catches_a_real_change(tmp_path):
     course_file = _course_copy(tmp_path)
     course = load_course(course_file)
     student, _ = notebook_paths(course, course.assignments[-1])
-    text = student.read_text()
-    marker = "'out': np.array([["
-    start = text.index(marker) + len(marker)
-    end = start + text[start:].index(",")
-    student.write_text(text[:start] + repr(float(text[start:end]) * 1.001) + text[end:])
+    _scale_first_output(student, 1.001)
     assert generate(course, check=True).stale == [student]
 
 
