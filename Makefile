@@ -30,7 +30,7 @@ demo: generate
 
 test: install
 	$(BIN)/autograder generate --check
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 benchmark: install
 	$(BIN)/python benchmarks/grade_class.py --submissions 1000
