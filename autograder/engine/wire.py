@@ -18,7 +18,7 @@ MAX_HEADER_BYTES = 1 << 20
 MAX_ARRAY_ELEMENTS = 1 << 20
 MAX_NDIM = 8
 MAX_BLOB_BYTES = 64 << 20
-_LEN = struct.Struct("<Q")
+LEN = _LEN = struct.Struct("<Q")
 
 
 class WireError(ValueError):

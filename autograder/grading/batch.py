@@ -15,7 +15,8 @@ from tqdm import tqdm
 from autograder.course.model import Course
 from autograder.engine.pool import SandboxPool
 from autograder.errors import ToolError
-from .result import layers_for, submission_result
+from .expect import reply_expectation
+from .result import failed_result, layers_for, submission_result
 from autograder.course.layerspec import layer_specs
 from .plan import job_for, plan_submission
 from autograder.reports.atomic import atomic_write_bytes, atomic_write_text
@@ -222,12 +223,16 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
                                        course.grading.seed ^ run_seed, sub.student)
                 job, arrays = job_for(plan, str(sub.path.resolve()), course, limits, timeouts)
                 in_flight[key] = (sub, assignment, plan)
-                pool.submit(key, job, arrays)
+                pool.submit(key, job, arrays, reply_expectation(plan))
             if not in_flight:
                 break
             key, outcome = pool.next_result()
             sub, assignment, plan = in_flight.pop(key)
-            result = submission_result(course, sub, assignment, plan, outcome, h)
+            try:
+                result = submission_result(course, sub, assignment, plan, outcome, h)
+            except Exception as exc:  # a fault of the verdicts must cost this submission only
+                result = failed_result(sub, assignment, plan, course, f"the grader failed on this submission's "
+                                       f"results ({type(exc).__name__}: {exc}); please report this")
             log.record(key, result)
             atomic_write_text(pages[key], render_feedback(head, result), durable=False)
             results[key] = compact(result)
