@@ -233,12 +233,8 @@ def _backward_tests(lp: LayerPlan, raw: dict, errors: dict, h: float) -> list[Te
 
 
 def _fits_dout(outputs: np.ndarray, dout) -> bool:
-    """Can the outputs at moved inputs be weighted by dout (a forward of the wrong shape cannot)?"""
-    try:
-        np.broadcast_shapes(outputs.shape[2:], np.shape(dout))
-        return outputs.ndim >= 2 and outputs.shape[1] == 2
-    except ValueError:
-        return False
+    """Can the outputs at moved inputs be weighted by dout? Not if forward's shape is wrong."""
+    return outputs.ndim >= 2 and outputs.shape[1] == 2 and (outputs.shape[2:] == np.shape(dout) or np.ndim(dout) == 0)
 
 
 def _same_grads(raw: dict, prefix: str, spec: LayerSpec) -> tuple[bool, str]:
