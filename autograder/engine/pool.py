@@ -98,8 +98,9 @@ class Zygote:
         try:
             outcome.messages = messages.read_reply(blobs, expect)
         except Malformed as exc:
+            also = f"; {summary.error}" if summary.status == "crashed" and summary.error else ""
             outcome.status = "crashed"
-            outcome.error = f"{MALFORMED}: {exc}"
+            outcome.error = f"{MALFORMED}: {exc}{also}"
         return outcome
 
     def alive(self) -> bool:
