@@ -133,6 +133,7 @@ class SandboxPool:
         self.jobs: queue.Queue = queue.Queue(maxsize=self.workers * 4)
         self.results: queue.Queue = queue.Queue()
         self.zygotes: dict[int, Zygote] = {}
+        self.closed = False
         self.threads = [threading.Thread(target=self._serve, args=(i,), daemon=True) for i in range(self.workers)]
         for thread in self.threads:
             thread.start()
@@ -164,8 +165,17 @@ class SandboxPool:
     def next_result(self, timeout: float | None = None):
         return self.results.get(timeout=timeout)
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Stop the workers after their current job; without wait (Ctrl-C), return at once: each
+        worker still finishes and stops its sandbox, then exits when it finds its channel closed."""
+        if self.closed:
+            return
+        self.closed = True
         for _ in self.threads:
-            self.jobs.put(None)
-        for thread in self.threads:
-            thread.join(timeout=10)
+            try:
+                self.jobs.put(None, block=wait)
+            except queue.Full:   # busy workers: they stop when the grader exits
+                break
+        if wait:
+            for thread in self.threads:
+                thread.join(timeout=10)
