@@ -111,7 +111,9 @@ class Invalid(_Strict):
 Message = Annotated[Union[Hello, Cells, LayerReport, Done, Invalid], Field(discriminator="kind")]
 
 
-class _Header(_Strict):
+class _Header(BaseModel):
+    # Lax only in taking JSON's lists for the (name, shape) pairs; every leaf is strict.
+    model_config = ConfigDict(extra="forbid", frozen=True)
     meta: Message
     arrays: list[tuple[Key, Annotated[list[Dim], Field(max_length=MAX_DIMS)]]] = Field(max_length=MAX_LIST)
 
@@ -219,9 +221,8 @@ def _split_header(payload: bytes) -> tuple[bytes, int]:
 
 
 def _header(raw: bytes) -> _Header:
-    _json(raw)
     try:
-        return _HEADER.validate_json(raw)
+        return _HEADER.validate_python(_json(raw))
     except ValidationError as exc:
         raise Malformed(_explain(exc)) from None
 
@@ -317,8 +318,7 @@ def peek(payload: bytes) -> dict:
 
 
 def summary(raw: bytes) -> Summary:
-    _json(raw)
     try:
-        return _SUMMARY.validate_json(raw)
+        return _SUMMARY.validate_python(_json(raw))
     except ValidationError as exc:
         raise Malformed(_explain(exc)) from None

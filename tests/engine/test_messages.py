@@ -176,6 +176,11 @@ def hostile_replies(draw, honest_blobs):
 def _fuzz(course, honest, data):
     plan, expect, blobs = honest
     reply = data.draw(hostile_replies(blobs))
+    for blob in reply:  # the warm worker routes on these fields before the grader sees anything
+        routed = wire.route_meta(blob)
+        assert all(v is None or isinstance(v, str) for k, v in routed.items() if k != "errors")
+        assert all(e["kind"] is None or isinstance(e["kind"], str) for e in routed["errors"])
+        {routed["layer"]}  # hashable: the worker collects them in a set
     status = data.draw(st.sampled_from(["graded", "timeout", "crashed"]))
     result = grade_reply(course, plan, expect, reply, status)
     assert result["status"] in ("graded", "timeout", "crashed")
@@ -204,6 +209,8 @@ def test_random_bytes_are_refused_cleanly(honest, payload):
     with pytest.raises(Malformed):
         messages.decode(payload, expect)
     assert messages.peek(payload) == {}
+    assert wire.route_meta(payload)["kind"] in (None, "hello", "cells", "layer", "done", "invalid") or \
+        isinstance(wire.route_meta(payload)["kind"], str)
     with pytest.raises(Malformed):
         messages.summary(payload)
 
