@@ -17,7 +17,7 @@ from .plan import LayerPlan, SubmissionPlan
 STATE_PROBES = ("fresh", "latest", "repeat")
 # A wrong submission may return larger arrays than the reference (a broadcast where a sum was
 # meant turns (N,) into (N, N)); the budget leaves it this much room before calling it flooding.
-ROOM = 8
+ROOM = 4
 # Text a layer may send besides its arrays: an error message per probe, notes, the cells' report.
 METADATA_BYTES_PER_LAYER = 256 << 10
 METADATA_BYTES = 2 << 20

@@ -301,3 +301,51 @@ def test_long_texts_are_cut_not_refused(course, honest):
     result = grade_reply(course, plan, expect, [hello, long_cells, *rest])
     assert result["status"] == "graded" and result["score"] == result["max_score"]
     assert len(result["notes"][0]) < messages.MAX_TEXT + 100
+
+
+def _reference_reply(spec, seed=3):
+    """The plan of one layer and what an honest child sends for it (the reference class as the answer)."""
+    from autograder.engine.child import _arrays_of
+    from autograder.engine.probes import LayerProbe
+    from autograder.grading.plan import SubmissionPlan, job_for, plan_layer
+
+    plan = SubmissionPlan(seed, [plan_layer(spec, np.random.default_rng(seed))])
+    job, arrays = job_for(plan, "x.py", _Course(), {}, {})
+    layer = job["layers"][0]
+    meta, out = LayerProbe(spec.cls, layer, _arrays_of(layer, arrays), [], 1e-5).run()
+    blobs = [wire.encode({"kind": "hello", "protections": []}),
+             wire.encode({"kind": "cells", "count": 1, "errors": [], "notes": []}),
+             wire.encode({**meta, "found_as": spec.name}, out), wire.encode({"kind": "done"})]
+    return plan, blobs
+
+
+class _Course:
+    """job_for reads only the grading step and the helpers of a course."""
+    class grading:
+        numerical_step = 1e-5
+    reference = None
+
+
+def test_the_byte_budget_follows_the_plan(specs, monkeypatch):
+    """Larger layers get a larger budget: a layer sending over a megabyte per case still fits, and
+    the budget stays far below a flat cap."""
+    import dataclasses
+
+    from autograder.grading import plan as plan_module
+    from autograder.grading.expect import reply_expectation
+
+    monkeypatch.setattr(plan_module, "helpers_source", lambda course: "")
+    affine = specs["Affine"]
+    small_plan, small_reply = _reference_reply(affine)
+    big_case = dataclasses.replace(affine.cases[0], shapes={"x": (16, 16), "W": (16, 12), "b": (12,)})
+    big = dataclasses.replace(affine, cases=(big_case, affine.cases[1]))
+    big_plan, big_reply = _reference_reply(big)
+    small, large = reply_expectation(small_plan), reply_expectation(big_plan)
+    sent = sum(map(len, big_reply))
+    print(f"sent {sent / 2 ** 20:.2f} MB, budget {large.max_bytes / 2 ** 20:.1f} MB (small plan {small.max_bytes / 2 ** 20:.1f} MB)")
+    assert sent > 1 << 20                      # as much as the next layers send per case
+    assert small.max_bytes < large.max_bytes < 16 * sent
+    assert sent < large.max_bytes
+    messages.read_reply(big_reply, large)      # accepted as it is
+    with pytest.raises(Malformed, match="shape"):
+        messages.read_reply(big_reply, reply_expectation(small_plan))  # the same reply, another plan's shapes
