@@ -16,7 +16,8 @@ import numpy as np
 
 from . import messages, wire
 from .deadline import BlobStream
-from .messages import Malformed, ReplyExpectation
+from .expectation import DEFAULT_MAX_BYTES, ReplyExpectation
+from .messages import Malformed
 
 PASS_THROUGH_ENV = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
 WATCHDOG_MARGIN = 15.0
@@ -67,7 +68,7 @@ class Zygote:
         wire.widen_pipe(self.proc.stdin.fileno())
 
     def grade(self, job: dict, arrays: dict, expect: ReplyExpectation | None = None) -> Outcome:
-        limit = expect.max_bytes if expect else messages.DEFAULT_MAX_BYTES
+        limit = expect.max_bytes if expect else DEFAULT_MAX_BYTES
         payload = wire.encode({}, arrays)
         try:
             wire.write_blob(self.proc.stdin.fileno(), json.dumps({**job, "max_reply_bytes": limit}).encode())

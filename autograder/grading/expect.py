@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from autograder.engine.messages import MAX_DIMS, ArrayRule, LayerExpectation, ReplyExpectation
+from autograder.engine.expectation import MAX_DIMS, ArrayRule, LayerExpectation, ReplyExpectation
 from .plan import LayerPlan, SubmissionPlan
 
 STATE_PROBES = ("fresh", "latest", "repeat")

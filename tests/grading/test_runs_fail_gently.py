@@ -97,20 +97,24 @@ def test_resume_refuses_results_of_another_kit_version(course, graded_three):
             _resume(course, folder, out)
 
 
-def test_kit_version_follows_the_code():
+def test_kit_version_follows_the_code(tmp_path, monkeypatch):
+    import shutil
+
     from autograder import version
 
     first = version.kit_version()
     assert first.startswith("0.") and "+" in first
+    copy = tmp_path / "autograder"
+    shutil.copytree(version.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(version, "PACKAGE", copy)
     version.kit_version.cache_clear()
-    path = version.PACKAGE / "grading" / "_version_probe.py"
     try:
-        path.write_text("# changes the kit\n")
-        assert version.kit_version() != first
-    finally:
-        path.unlink()
+        assert version.kit_version() == first          # the same code, wherever it is installed
+        (copy / "grading" / "checks.py").write_text((copy / "grading" / "checks.py").read_text() + "# edited\n")
         version.kit_version.cache_clear()
-    assert version.kit_version() == first
+        assert version.kit_version() != first          # an edited verdict is another kit
+    finally:
+        version.kit_version.cache_clear()
 
 
 def _wait_for_lines(path: Path, count: int, proc) -> None:
