@@ -112,7 +112,15 @@ def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeou
                            single=fmt == "gradescope")
     try:
         results = grade_paths(course, list(paths), options, pool)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted before grading started; nothing was written", err=True)
+        sys.exit(130)
     finally:
-        pool.close()  # already closed after a normal run; here for the errors raised before it
+        pool.close(wait=False)  # already closed after a normal run; here for the errors raised before it
     written = write_outputs(results, out_dir, fmt)
     print_summary(results, written)
+    if results.get("interrupted"):
+        from autograder.grading.summary import resume_hint
+
+        click.echo(resume_hint(results, sys.argv[1:]), err=True)
+        sys.exit(130)

@@ -14,13 +14,23 @@ from pathlib import Path
 
 import numpy as np
 
-from . import wire
+from . import messages, wire
 from .deadline import BlobStream
+from .expectation import DEFAULT_MAX_BYTES, ReplyExpectation
+from .messages import Malformed
 
 # Settings, not secrets: numpy's CPU dispatch must be the grader's, so a run can be reproduced.
 PASS_THROUGH_ENV = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT",
                     "NPY_DISABLE_CPU_FEATURES")
 WATCHDOG_MARGIN = 15.0
+SUMMARY_BYTES = 64 << 10
+MALFORMED = "malformed output from the sandbox"
+
+
+def _too_much(limit: int) -> str:
+    return (f"the submission sent more than the {limit / 2 ** 20:.1f} MB its tests can produce "
+            f"(it wrote into the grader's channel, or its layers return far larger arrays than expected); "
+            f"grading stopped")
 
 
 @dataclass
@@ -29,7 +39,8 @@ class Outcome:
 
     status: str
     error: str | None
-    messages: list[tuple[dict, dict[str, np.ndarray]]] = field(default_factory=list)
+    # Validated messages (engine.messages models) with their float64 arrays.
+    messages: list[tuple[object, dict[str, np.ndarray]]] = field(default_factory=list)
     duration: float = 0.0
     worker_failed: bool = False   # the worker itself misbehaved: it is replaced before the next job
 
@@ -58,38 +69,41 @@ class Zygote:
         wire.widen_pipe(self.proc.stdout.fileno())
         wire.widen_pipe(self.proc.stdin.fileno())
 
-    def grade(self, job: dict, arrays: dict) -> Outcome:
+    def grade(self, job: dict, arrays: dict, expect: ReplyExpectation | None = None) -> Outcome:
+        limit = expect.max_bytes if expect else DEFAULT_MAX_BYTES
         payload = wire.encode({}, arrays)
         try:
-            wire.write_blob(self.proc.stdin.fileno(), json.dumps(job).encode())
+            wire.write_blob(self.proc.stdin.fileno(), json.dumps({**job, "max_reply_bytes": limit}).encode())
             wire.write_blob(self.proc.stdin.fileno(), payload)
         except (BrokenPipeError, OSError):
             return _worker_failure("the grading worker stopped unexpectedly; the submission was not graded")
-        stream = BlobStream(self.proc.stdout.fileno(), 512 << 20)
+        # The worker relays at most two runs of the child (the fast one and the careful rerun),
+        # each capped at max_bytes by the worker itself, plus its own summary.
+        stream = BlobStream(self.proc.stdout.fileno(), 2 * limit + SUMMARY_BYTES)
         deadline = time.monotonic() + job["timeout"] + WATCHDOG_MARGIN
         first = stream.read_until(deadline, want=1)
+        if stream.overflow:
+            return _worker_failure(_too_much(limit))
         if not first:
             return _worker_failure("the grading worker did not answer in time; the submission was not graded")
         try:
-            summary = json.loads(first[0])
-        except ValueError:
+            summary = messages.summary(first[0])
+        except Malformed:
             return _worker_failure("the grading worker answered garbage")
-        count = int(summary.get("messages", 0))
         blobs = first[1:]
-        if len(blobs) < count:
-            blobs += stream.read_until(deadline, want=count - len(blobs))
-        outcome = Outcome(summary.get("status", "crashed"), summary.get("error"),
-                          duration=float(summary.get("duration", 0.0)))
-        for blob in blobs[:count]:
-            try:
-                outcome.messages.append(wire.decode(blob))
-            except wire.WireError as exc:
-                outcome.status = "crashed"
-                outcome.error = f"the submission's results could not be read ({exc}); it may have written into " \
-                                f"the grader's channel"
-                break
-        if len(blobs) < count:
+        if len(blobs) < summary.messages:
+            blobs += stream.read_until(deadline, want=summary.messages - len(blobs))
+        if stream.overflow:
+            return _worker_failure(_too_much(limit))
+        if len(blobs) != summary.messages:
             return _worker_failure("the grading worker stopped in the middle of its answer")
+        outcome = Outcome(summary.status, summary.error, duration=summary.duration)
+        try:
+            outcome.messages = messages.read_reply(blobs, expect)
+        except Malformed as exc:
+            also = f"; {summary.error}" if summary.status == "crashed" and summary.error else ""
+            outcome.status = "crashed"
+            outcome.error = f"{MALFORMED}: {exc}{also}"
         return outcome
 
     def alive(self) -> bool:
@@ -122,6 +136,7 @@ class SandboxPool:
         self.jobs: queue.Queue = queue.Queue(maxsize=self.workers * 4)
         self.results: queue.Queue = queue.Queue()
         self.zygotes: dict[int, Zygote] = {}
+        self.closed = False
         self.threads = [threading.Thread(target=self._serve, args=(i,), daemon=True) for i in range(self.workers)]
         for thread in self.threads:
             thread.start()
@@ -133,9 +148,9 @@ class SandboxPool:
                 item = self.jobs.get()
                 if item is None:
                     return
-                key, job, arrays = item
+                key, job, arrays, expect = item
                 try:
-                    outcome = zygote.grade(job, arrays)
+                    outcome = zygote.grade(job, arrays, expect)
                 except Exception as exc:  # the pool must survive anything a job does
                     outcome = _worker_failure(f"grading failed: {type(exc).__name__}: {exc}")
                 if outcome.worker_failed or not zygote.alive():
@@ -146,14 +161,24 @@ class SandboxPool:
         finally:
             zygote.stop()
 
-    def submit(self, key, job: dict, arrays: dict) -> None:
-        self.jobs.put((key, job, arrays))
+    def submit(self, key, job: dict, arrays: dict, expect: ReplyExpectation | None = None) -> None:
+        """Grade one job; expect (what its plan can produce) bounds and checks what comes back."""
+        self.jobs.put((key, job, arrays, expect))
 
     def next_result(self, timeout: float | None = None):
         return self.results.get(timeout=timeout)
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Stop the workers after their current job; without wait (Ctrl-C), return at once: each
+        worker still finishes and stops its sandbox, then exits when it finds its channel closed."""
+        if self.closed:
+            return
+        self.closed = True
         for _ in self.threads:
-            self.jobs.put(None)
-        for thread in self.threads:
-            thread.join(timeout=10)
+            try:
+                self.jobs.put(None, block=wait)
+            except queue.Full:   # busy workers: they stop when the grader exits
+                break
+        if wait:
+            for thread in self.threads:
+                thread.join(timeout=10)

@@ -132,7 +132,7 @@ def _run(job: dict, arrays: dict, deadline: float, cells: list[str] | None) -> A
         finally:
             os._exit(0)
     os.close(write_end)
-    stream = BlobStream(read_end, MAX_RELAY_BYTES)
+    stream = BlobStream(read_end, job.get("max_reply_bytes", MAX_RELAY_BYTES))
     blobs, metas, stalled = [], [], False
     cells_done = False
     while not stream.eof and not stream.overflow:
@@ -190,9 +190,10 @@ def supervise(job: dict, arrays: dict, out_fd: int) -> None:
         final = retry
     finished = _meta(blobs[-1]).get("kind") == "done" if blobs else False
     if final.overflow:
-        summary.update(status="crashed", error="the channel from the sandbox to the grader was corrupted "
-                                                "(the submission wrote into it or sent far too much); "
-                                                "grading stopped")
+        limit = job.get("max_reply_bytes", MAX_RELAY_BYTES) / 2 ** 20
+        summary.update(status="crashed", error=f"the channel from the sandbox to the grader was corrupted "
+                                                f"(the submission wrote into it or sent more than the "
+                                                f"{limit:.1f} MB its tests can produce); grading stopped")
     elif not finished and not final.eof:
         summary.update(status="timeout", error=f"grading took longer than the {job['timeout']:g} s limit "
                                                 f"and was stopped; results up to that point are kept")
@@ -202,7 +203,7 @@ def supervise(job: dict, arrays: dict, out_fd: int) -> None:
 
 
 def _meta(blob: bytes) -> dict:
-    return wire.peek_meta(blob)
+    return wire.route_meta(blob)  # typed: routing never trips over what the child wrote
 
 
 def _crash_message(status: int, blobs: list[bytes]) -> str:

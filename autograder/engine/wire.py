@@ -18,7 +18,7 @@ MAX_HEADER_BYTES = 1 << 20
 MAX_ARRAY_ELEMENTS = 1 << 20
 MAX_NDIM = 8
 MAX_BLOB_BYTES = 64 << 20
-_LEN = struct.Struct("<Q")
+LEN = _LEN = struct.Struct("<Q")
 
 
 class WireError(ValueError):
@@ -76,8 +76,26 @@ def peek_meta(payload: bytes) -> dict:
         header = json.loads(payload[_LEN.size:_LEN.size + header_len])
         meta = header.get("meta") if isinstance(header, dict) else None
         return meta if isinstance(meta, dict) else {}
-    except (struct.error, ValueError, UnicodeDecodeError):
+    except (struct.error, ValueError, UnicodeDecodeError, RecursionError):
         return {}
+
+
+def _text(value) -> str | None:
+    return value[:4000] if isinstance(value, str) else None
+
+
+def route_meta(payload: bytes) -> dict:
+    """The few fields the warm worker routes on, each of the type it expects or None.
+
+    The worker relays what the child sends without trusting it (the grader validates every
+    message against the full schema, engine.messages); it only must never fail on it, and it
+    stays free of the schema library so that every fork from it stays small.
+    """
+    meta = peek_meta(payload)
+    errors = meta.get("errors")
+    return {"kind": _text(meta.get("kind")), "layer": _text(meta.get("layer")), "error": _text(meta.get("error")),
+            "errors": [{"kind": _text(e.get("kind"))} for e in errors if isinstance(e, dict)]
+            if isinstance(errors, list) else []}
 
 
 PIPE_BYTES = 1 << 20

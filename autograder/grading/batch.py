@@ -15,15 +15,17 @@ from tqdm import tqdm
 from autograder.course.model import Course
 from autograder.engine.pool import SandboxPool
 from autograder.errors import ToolError
-from .result import layers_for, submission_result
+from autograder.version import kit_version
+from .expect import reply_expectation
+from .result import failed_result, layers_for, submission_result
 from autograder.course.layerspec import layer_specs
 from .plan import job_for, plan_submission
-from autograder.reports.atomic import atomic_write_bytes, atomic_write_text
-from autograder.reports.feedback import feedback_paths, render_feedback
+from autograder.reports.atomic import atomic_write_text
+from autograder.reports.feedback import FEEDBACK_DIR_NAME, feedback_paths, render_feedback
 from autograder.reports.write_all import RESULTS_JSON
 from .discover import Submission, choose_one, find_submissions
+from .progress import PROGRESS_FILE, ProgressLog, compact  # noqa: F401 - PROGRESS_FILE is part of this API
 
-PROGRESS_FILE = "progress.jsonl"
 
 
 @dataclass
@@ -56,108 +58,6 @@ def _limits(course: Course, options: GradeOptions) -> tuple[dict, dict]:
     return limits, timeouts
 
 
-class ProgressLog:
-    """Each finished submission is appended at once, so an interrupted run loses nothing.
-
-    The log also remembers where each result's line starts, so results.json can be written
-    at the end by copying lines instead of holding every result in memory.
-    """
-
-    def __init__(self, path: Path, header: dict, resume: bool):
-        self.path = path
-        self.done: dict[str, dict] = {}      # compact results of finished submissions
-        self.offsets: dict[str, tuple[int, int]] = {}
-        if resume and path.exists():
-            self._load(header)
-            self.handle = open(path, "ab")
-        else:
-            self.handle = open(path, "wb")
-            self._append({"header": header})
-        self.since_sync = 0
-
-    def _load(self, header: dict) -> None:
-        with open(self.path, "rb") as handle:
-            lines = handle.read().split(b"\n")
-        try:
-            first = json.loads(lines[0])["header"]
-        except (IndexError, ValueError, KeyError, TypeError):
-            raise ToolError(f"{self.path}: cannot resume: the progress file is damaged; grade again without --resume")
-        for key in ("course", "assignment"):
-            if first.get(key) != header.get(key):
-                raise ToolError(f"{self.path}: cannot resume: it was made for {key} {first.get(key)!r}, "
-                                f"not {header.get(key)!r}")
-        if first.get("course_version") != header.get("course_version"):
-            raise ToolError(f"{self.path}: cannot resume: course.yaml or the reference layers changed since "
-                            f"this run started; grade again without --resume")
-        header["seed"] = first["seed"]
-        kept = [lines[0]]
-        offset = len(lines[0]) + 1
-        for line in lines[1:]:
-            try:
-                entry = json.loads(line)
-                key, result = entry["key"], entry["result"]
-            except (ValueError, KeyError, TypeError):
-                continue  # a line cut short by the interruption: that submission is graded again
-            self.done[key] = compact(result)
-            self.offsets[key] = (offset, len(line))
-            kept.append(line)
-            offset += len(line) + 1
-        # Rewrite without the damaged tail, so appended lines start on a line of their own.
-        atomic_write_bytes(self.path, b"\n".join(kept) + b"\n")
-
-    def _append(self, obj: dict) -> tuple[int, int]:
-        line = json.dumps(obj, ensure_ascii=False).encode()
-        start = self.handle.tell()
-        self.handle.write(line + b"\n")
-        self.handle.flush()
-        return start, len(line)
-
-    def record(self, key: str, result: dict) -> None:
-        self.offsets[key] = self._append({"key": key, "result": result})
-        self.since_sync += 1
-        if self.since_sync >= 25:
-            os.fsync(self.handle.fileno())
-            self.since_sync = 0
-
-    def copy_results(self, keys: list[str], head: dict, target: Path) -> None:
-        """results.json: the run's header, then each result's line from the log, in order."""
-        opening = json.dumps(head, ensure_ascii=False)[:-1] + ', "submissions": [\n'
-        tmp = target.with_name(f".{target.name}.tmp")
-        with open(self.path, "rb") as log, open(tmp, "wb") as out:
-            out.write(opening.encode())
-            first = True
-            for key in keys:
-                if key not in self.offsets:
-                    continue
-                start, length = self.offsets[key]
-                log.seek(start)
-                line = log.read(length)
-                # A line is {"key": "...", "result": {...}}; quotes inside the key are escaped, so the
-                # first '"result": ' is the field itself.
-                result = line[line.index(b'"result": ') + len(b'"result": '):-1]
-                out.write((b"" if first else b",\n") + result)
-                first = False
-            out.write(b"\n]}\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-
-    def close(self) -> None:
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.handle.close()
-
-
-def compact(result: dict) -> dict:
-    """What the class-level reports need of a result: no messages, notes or explanations."""
-    tests = [{"layer": t["layer"], "category": t["category"], "name": t["name"], "score": t["score"],
-              "max_score": t["max_score"], "passed": t["passed"],
-              "misconception": {"name": t["misconception"]["name"], "explanation": t["misconception"]["explanation"]}
-              if t.get("misconception") else None}
-             for t in result.get("tests", [])]
-    return {**{k: v for k, v in result.items() if k not in ("tests", "notes")}, "tests": tests, "notes": []}
-
-
 def _prepare_out_dir(out_dir: Path) -> None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -185,7 +85,7 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
     _prepare_out_dir(options.out_dir)
     specs = layer_specs(course)
     header = {"course": course.title, "assignment": options.assignment, "course_version": course.fingerprint,
-              "seed": options.seed if options.seed is not None else secrets.randbelow(2 ** 31)}
+              "kit_version": kit_version(), "seed": options.seed if options.seed is not None else secrets.randbelow(2 ** 31)}
     log = ProgressLog(options.out_dir / PROGRESS_FILE, header, options.resume)
     run_seed = header["seed"]
     limits, timeouts = _limits(course, options)
@@ -195,7 +95,9 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
     keys = [sub.fingerprint() for sub in submissions]
     pages = dict(zip(keys, feedback_paths({"submissions": [{"student": s.student} for s in submissions]},
                                           options.out_dir)))
-    head = {"course": course.title, "assignment": options.assignment, "seed": run_seed}
+    head = {"course": course.title, "assignment": options.assignment, "seed": run_seed,
+            "course_version": course.fingerprint, "kit_version": header["kit_version"]}
+    warnings = log.warnings + _remove_stale_pages(options.out_dir, set(pages.values()))
     for sub, key in zip(submissions, keys):
         if key in log.done:
             results[key] = log.done[key]
@@ -207,6 +109,7 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
     started = time.monotonic()
     pool = pool or SandboxPool(min(options.workers, max(1, len(pending))))
     in_flight: dict[str, tuple[Submission, str | None, object]] = {}
+    interrupted = False
     try:
         queue_iter = iter(pending)
         exhausted = False
@@ -222,19 +125,26 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
                                        course.grading.seed ^ run_seed, sub.student)
                 job, arrays = job_for(plan, str(sub.path.resolve()), course, limits, timeouts)
                 in_flight[key] = (sub, assignment, plan)
-                pool.submit(key, job, arrays)
+                pool.submit(key, job, arrays, reply_expectation(plan))
             if not in_flight:
                 break
             key, outcome = pool.next_result()
             sub, assignment, plan = in_flight.pop(key)
-            result = submission_result(course, sub, assignment, plan, outcome, h)
+            try:
+                result = submission_result(course, sub, assignment, plan, outcome, h)
+            except Exception as exc:  # a fault of the verdicts must cost this submission only
+                result = failed_result(sub, assignment, plan, course, f"the grader failed on this submission's "
+                                       f"results ({type(exc).__name__}: {exc}); please report this")
             log.record(key, result)
             atomic_write_text(pages[key], render_feedback(head, result), durable=False)
             results[key] = compact(result)
             bar.update(1)
             bar.set_postfix_str(f"{sub.student}: {result['status']}", refresh=False)
+    except KeyboardInterrupt:
+        # Ctrl-C: what finished is kept and reported; the submissions in flight are graded on --resume.
+        interrupted = True
     finally:
-        pool.close()
+        pool.close(wait=not interrupted)
         bar.close()
         log.close()
     elapsed = time.monotonic() - started
@@ -246,8 +156,22 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
         "elapsed": round(elapsed, 3),
         "protections": protections,
     }
+    if interrupted:
+        document["interrupted"] = {"graded": len(ordered), "total": len(submissions)}
     log.copy_results(keys, document, options.out_dir / RESULTS_JSON)
-    return {**document, "submissions": ordered}
+    return {**document, "submissions": ordered, "warnings": warnings}
+
+
+def _remove_stale_pages(out_dir: Path, pages: set[Path]) -> list[str]:
+    """Feedback pages left in --out by an earlier run, of students this run does not grade."""
+    folder = out_dir / FEEDBACK_DIR_NAME
+    stale = [p for p in folder.glob("*.html") if p not in pages] if folder.is_dir() else []
+    for page in stale:
+        page.unlink(missing_ok=True)
+    if not stale:
+        return []
+    return [f"removed {len(stale)} feedback page{'s' if len(stale) > 1 else ''} of students not in this run "
+            f"from {folder.name}/ (e.g. {stale[0].name})"]
 
 
 def load_results(out_dir: Path) -> dict:

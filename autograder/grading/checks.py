@@ -196,7 +196,8 @@ def _backward_tests(lp: LayerPlan, raw: dict, errors: dict, h: float) -> list[Te
             num_key = f"c{index}/num/{target}"
             directions = lp.directions.get(index, {}).get(target)
             steps = len(directions) if directions is not None else np.size(target_value)
-            if num_key in raw and raw[num_key].shape[0] == steps:
+            fits = num_key in raw and raw[num_key].shape[0] == steps and _fits_dout(raw[num_key], values.dout)
+            if fits:
                 if directions is None:
                     numeric = gradient_from_outputs(raw[num_key], values.dout, h, np.shape(target_value))
                     num_err = relative_error(got, numeric)
@@ -209,8 +210,9 @@ def _backward_tests(lp: LayerPlan, raw: dict, errors: dict, h: float) -> list[Te
                 num_text = f"{what} of your forward: relative error {num_err:.2g}"
             else:
                 num_ok = False
-                num_text = "the numerical gradient could not be computed: " + \
-                           errors.get(num_key, "forward failed on slightly moved inputs")
+                why = "forward failed on slightly moved inputs" if num_key not in raw else \
+                    f"forward's outputs ({_shape(raw[num_key].shape[2:])}) do not fit dout ({_shape(np.shape(values.dout))})"
+                num_text = "the numerical gradient could not be computed: " + errors.get(num_key, why)
             if ref_ok and num_ok:
                 tests.append(TestResult(spec.name, "backward", name, 1.0,
                                         f"{grad} is correct (matches the numerical gradient and the expected values)."))
@@ -228,6 +230,11 @@ def _backward_tests(lp: LayerPlan, raw: dict, errors: dict, h: float) -> list[Te
                                         f"{grad} is wrong: relative error {ref_err:.2g} against the expected gradient; "
                                         f"{_where_worst(got, want)}; {num_text}.", mistake))
     return tests
+
+
+def _fits_dout(outputs: np.ndarray, dout) -> bool:
+    """Can the outputs at moved inputs be weighted by dout? Not if forward's shape is wrong."""
+    return outputs.ndim >= 2 and outputs.shape[1] == 2 and (outputs.shape[2:] == np.shape(dout) or np.ndim(dout) == 0)
 
 
 def _same_grads(raw: dict, prefix: str, spec: LayerSpec) -> tuple[bool, str]:

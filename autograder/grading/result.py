@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from .checks import judge_layer
 from autograder.course.model import Course
-from autograder.engine.pool import Outcome
+from autograder.engine.messages import Cells, Hello, LayerReport
+from autograder.engine.pool import MALFORMED, Outcome
 from autograder.course.layerspec import LayerSpec
 from .plan import SubmissionPlan
 from .scoring import DEFAULT_POINTS, LayerScore, score_layer
@@ -32,16 +33,15 @@ def submission_result(course: Course, submission: Submission, assignment: str | 
     notes: list[str] = []
     layer_meta: dict[str, tuple[dict, dict]] = {}
     protections: list[str] | None = None
+    # Messages were validated by the engine (engine.messages): typed, bounded, one per layer.
     for meta, arrays in outcome.messages:
-        kind = meta.get("kind")
-        if kind == "hello" and protections is None:  # sent before any submitted code ran
-            protections = [str(p) for p in meta.get("protections", [])][:10]
-        elif kind == "cells":
-            for report in meta.get("errors", [])[:20]:
-                notes.append(f"cell {report.get('cell')}: {report.get('error')}")
-            notes.extend(str(n) for n in meta.get("notes", [])[:10])
-        elif kind == "layer" and isinstance(meta.get("layer"), str) and meta["layer"] not in layer_meta:
-            layer_meta[meta["layer"]] = (meta, arrays)
+        if isinstance(meta, Hello) and protections is None:  # sent before any submitted code ran
+            protections = list(meta.protections)[:10]
+        elif isinstance(meta, Cells):
+            notes.extend(f"cell {report.cell}: {report.error}" for report in meta.errors[:20])
+            notes.extend(meta.notes[:10])
+        elif isinstance(meta, LayerReport) and meta.layer not in layer_meta:
+            layer_meta[meta.layer] = (meta.as_dict(), arrays)
     scores: list[LayerScore] = []
     if outcome.status != "invalid":
         for lp in plan.layers:
@@ -56,7 +56,7 @@ def submission_result(course: Course, submission: Submission, assignment: str | 
     for layer in scores:
         notes.extend(f"{layer.layer}: {n}" for n in layer.notes)
     status = outcome.status
-    if status == "crashed" and "memory" in (outcome.error or ""):
+    if status == "crashed" and "memory" in (outcome.error or "") and not outcome.error.startswith(MALFORMED):
         status = "memory"
     return {
         "student": submission.student,
@@ -82,3 +82,10 @@ def invalid_result(submission: Submission, assignment: str | None, max_score: fl
     return {"student": submission.student, "path": str(submission.path), "assignment": assignment, "seed": None,
             "status": "invalid", "error": error, "score": 0.0, "max_score": max_score, "layers": {},
             "tests": [], "notes": [], "protections": [], "duration": 0.0}
+
+
+def failed_result(submission: Submission, assignment: str | None, plan: SubmissionPlan, course: Course,
+                  error: str) -> dict:
+    """A submission whose results the grader could not judge: crashed, with the reason."""
+    max_score = course.assignment(assignment).max_score if assignment else 0.0
+    return {**invalid_result(submission, assignment, max_score, error), "seed": plan.seed, "status": "crashed"}

@@ -43,10 +43,31 @@ def print_summary(results: dict, written: dict[str, Path], limit: int = 40) -> N
         counts[sub["status"]] = counts.get(sub["status"], 0) + 1
     click.echo("\n" + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) +
                f" in {results.get('elapsed', 0):.1f} s (seed {results['seed']})")
-    protections = results.get("protections") or ["none: submissions ran without isolation"]
-    click.echo("sandbox: " + "; ".join(protections))
+    click.echo("sandbox: " + sandbox_line(results))
+    for warning in results.get("warnings") or []:
+        click.echo(f"note: {warning}")
     labels = {"report": "class report", "grades": "grades (CSV)", "feedback": "feedback pages",
               "results": "all results (JSON)", "canvas": "Canvas import", "moodle": "Moodle import"}
     for name, label in labels.items():
         if name in written:
             click.echo(f"{label + ':':<20} {written[name]}")
+
+
+def sandbox_line(results: dict) -> str:
+    """What isolated the submissions; only a run in which something ran can claim there was none."""
+    if results.get("protections"):
+        return "; ".join(results["protections"])
+    if not any(sub["status"] != "invalid" for sub in results["submissions"]):
+        return "not used: no submission ran in this run"
+    return "none: submissions ran without isolation"
+
+
+def resume_hint(results: dict, argv: list[str]) -> str:
+    """How to go on after Ctrl-C: the same command, same --out, with --resume."""
+    import shlex
+
+    done = results.get("interrupted") or {}
+    args = [a for a in argv if a != "--resume"] + ["--resume"]
+    return (f"interrupted: {done.get('graded', 0)} of {done.get('total', 0)} submissions were graded; the files "
+            f"above cover those. To grade the rest with the same inputs, run:\n  autograder "
+            + " ".join(shlex.quote(a) for a in args))

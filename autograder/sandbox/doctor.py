@@ -156,11 +156,13 @@ def _namespace_checks(port: int) -> list[Protection]:
         return after != before, f"IPC namespace {before} -> {after}"
 
     def uts() -> tuple[bool, str]:
-        host = socket.gethostname()
+        # Compared by namespace, not by name: a host may itself be called what the sandbox sets.
+        before = namespace_id("uts")
         if "uts" not in enter_namespaces():
             return False, "unshare(CLONE_NEWUTS) failed"
-        inside = socket.gethostname()
-        return inside != host, f"host name seen by student code: {inside!r}"
+        after = namespace_id("uts")
+        return after is not None and after != before, \
+            f"UTS namespace {before} -> {after}; host name seen by student code: {socket.gethostname()!r}"
 
     return [
         _check("network namespace", net),
