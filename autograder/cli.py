@@ -62,7 +62,7 @@ def doctor():
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--assignment", help="Grade the layers of this assignment (a missing layer scores 0). "
                                    "Default: the nbgrader folder name if it is an assignment, else every "
                                    "course layer the submission defines.")
@@ -88,10 +88,22 @@ def doctor():
               help="gradescope: also write Gradescope's results.json for a single submission.")
 def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeout, memory_mb, max_processes,
           max_file_mb, max_open_files, fmt):
-    """Grade submitted notebooks (.ipynb or .py files, or folders of them)."""
+    """Grade submitted notebooks (.ipynb or .py files, or folders of them).
+
+    At an nbgrader course root (no PATH, or PATH is the root), grades submitted/<student>/ASSIGNMENT/
+    and writes the scores into nbgrader's gradebook, autograded/ and feedback/.
+    """
     import os
 
     from autograder.engine.pool import SandboxPool
+    from autograder.platforms.nbgrader_root import nbgrader_root
+
+    root = nbgrader_root(list(paths))
+    if root is None and not paths:
+        raise ToolError("give the submissions to grade (files or folders), or run at an nbgrader course root "
+                        "(a folder with nbgrader_config.py and submitted/)")
+    if root is not None and not assignment:
+        raise ToolError(f"{root} is an nbgrader course root: name the assignment to grade with --assignment")
 
     pool = SandboxPool(workers or os.cpu_count() or 1)  # workers start importing numpy right away
     try:
@@ -100,16 +112,28 @@ def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeou
         from autograder.grading.summary import print_summary, write_outputs
 
         course = load_course(course_path)
+        course.assignment(assignment) if assignment else None
+        due_dates = None
+        if root is not None:
+            from autograder.platforms.nbgrader_grade import prepare
+            course_dir, plan = prepare(root, course, assignment)
+            if not plan.files:
+                raise ToolError(f"{root}: no submissions of {assignment} in submitted/<student>/{assignment}/")
+            paths, due_dates = plan.files, plan.due_dates
     except BaseException:
         pool.close()
         raise
     options = GradeOptions(assignment=assignment, out_dir=out_dir, workers=workers or os.cpu_count() or 1,
                            seed=seed, resume=resume, timeout=timeout, memory_mb=memory_mb,
                            max_processes=max_processes, max_file_mb=max_file_mb, max_open_files=max_open_files,
-                           single=fmt == "gradescope")
+                           single=fmt == "gradescope", due_dates=due_dates)
     try:
         results = grade_paths(course, list(paths), options, pool)
     finally:
         pool.close()  # already closed after a normal run; here for the errors raised before it
     written = write_outputs(results, out_dir, fmt)
     print_summary(results, written)
+    if root is not None:
+        from autograder.platforms.nbgrader_grade import finish
+        for line in finish(course_dir, plan, course, assignment, out_dir):
+            click.echo(line)

@@ -22,6 +22,7 @@ from autograder.reports.atomic import atomic_write_bytes, atomic_write_text
 from autograder.reports.feedback import feedback_paths, render_feedback
 from autograder.reports.write_all import RESULTS_JSON
 from .discover import Submission, choose_one, find_submissions
+from .late import apply_late_policy, course_due
 
 PROGRESS_FILE = "progress.jsonl"
 
@@ -40,6 +41,7 @@ class GradeOptions:
     max_open_files: int | None = None
     show_progress: bool | None = None
     single: bool = False            # grade exactly one submission (Gradescope runs one at a time)
+    due_dates: dict[str, datetime | None] | None = None   # per student, from a platform; else course.yaml's
 
 
 def _limits(course: Course, options: GradeOptions) -> tuple[dict, dict]:
@@ -228,6 +230,9 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
             key, outcome = pool.next_result()
             sub, assignment, plan = in_flight.pop(key)
             result = submission_result(course, sub, assignment, plan, outcome, h)
+            due = options.due_dates.get(sub.student) if options.due_dates is not None else \
+                course_due(course, sub.student, assignment)
+            result = apply_late_policy(course, result, due)
             log.record(key, result)
             atomic_write_text(pages[key], render_feedback(head, result), durable=False)
             results[key] = compact(result)

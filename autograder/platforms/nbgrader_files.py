@@ -1,0 +1,89 @@
+"""The files nbgrader's own steps read after autograding: autograded/ for formgrader and
+feedback/ for `nbgrader release_feedback`, written from the kit's results.
+
+autograded/<student>/<assignment>/<notebook>.ipynb is the submitted notebook with its outputs
+cleared (they are the student's, possibly hostile HTML, and a TA's browser renders them), the
+nbgrader metadata of each cell taken from the release (a student may have deleted or copied
+it), and the kit's verdict as the output of each layer's check cell.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from autograder.kit.cell_ids import layer_cell_ids
+from autograder.reports.atomic import atomic_write_text
+from .nbgrader import NbgraderCourse, layer_comment
+
+SIDE_FILES = ("timestamp.txt", "submission_secret.txt")   # what release_feedback reads beside each page
+
+
+def _release_cells(course_dir: NbgraderCourse, assignment: str, notebook: str) -> dict:
+    path = course_dir.folder("release", ".", assignment) / f"{notebook}.ipynb"
+    if not path.is_file():
+        path = course_dir.folder("source", ".", assignment) / f"{notebook}.ipynb"
+    release = nbformat.read(path, as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: c
+            for c in release.cells if "nbgrader" in c.metadata and "grade_id" in c.metadata["nbgrader"]}
+
+
+def autograded_notebook(submitted: Path, release: dict, result: dict, layers: list[str]):
+    """A check cell the student deleted comes back from the release at the end, so that the TA
+    still sees each layer's grade and the kit's verdict in formgrader."""
+    release_meta = {gid: dict(cell.metadata["nbgrader"]) for gid, cell in release.items()}
+    notebook = nbformat.read(submitted, as_version=4)
+    verdicts = {layer_cell_ids(layer)[1]: layer_comment(result, layer) for layer in layers}
+    seen: set[str] = set()
+    for cell in notebook.cells:
+        own = cell.metadata.get("nbgrader", {})
+        gid = own.get("grade_id") if isinstance(own, dict) else None
+        gid = gid if gid in release_meta else (cell.get("id") if cell.get("id") in release_meta else None)
+        cell.metadata.pop("nbgrader", None)
+        if gid is not None and gid not in seen:  # one cell per grade id, as nbgrader requires
+            seen.add(gid)
+            cell.metadata["nbgrader"] = dict(release_meta[gid])
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            if gid in verdicts:
+                cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=verdicts[gid] + "\n")]
+    for gid, cell in release.items():
+        if gid not in seen and cell.metadata["nbgrader"].get("grade"):
+            restored = nbformat.v4.new_code_cell(cell.source, metadata={"nbgrader": dict(release_meta[gid])})
+            if gid in verdicts:
+                restored.outputs = [nbformat.v4.new_output("stream", name="stdout", text=verdicts[gid] + "\n")]
+            notebook.cells.append(restored)
+    return notebook
+
+
+def write_nbgrader_files(course_dir: NbgraderCourse, assignment: str, notebook: str, results: list[dict],
+                         pages: dict[str, Path], layers: list[str]) -> list[str]:
+    """autograded/ and feedback/ for every result; returns warnings for the summary."""
+    warnings: list[str] = []
+    release = _release_cells(course_dir, assignment, notebook)
+    for result in results:
+        student = result["student"]
+        submitted = Path(result["path"])
+        graded_dir = course_dir.folder("autograded", student, assignment)
+        feedback_dir = course_dir.folder("feedback", student, assignment)
+        graded_dir.mkdir(parents=True, exist_ok=True)
+        feedback_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            text = nbformat.writes(autograded_notebook(submitted, release, result, layers))
+        except Exception as exc:  # not a notebook nbformat can read: formgrader gets an empty one
+            text = nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+                f"The submitted file could not be read as a notebook ({type(exc).__name__}).")]))
+        atomic_write_text(graded_dir / f"{notebook}.ipynb", text)
+        page = pages.get(student)
+        if page is not None and page.is_file():
+            shutil.copyfile(page, feedback_dir / f"{notebook}.html")
+        for name in SIDE_FILES:
+            source = submitted.parent / name
+            if source.is_file():
+                shutil.copyfile(source, graded_dir / name)
+                shutil.copyfile(source, feedback_dir / name)
+            else:
+                warnings.append(f"nbgrader: no {name} in {submitted.parent.relative_to(course_dir.root)}: "
+                                f"`nbgrader release_feedback` needs it (was it collected with `nbgrader collect`?)")
+    return warnings
