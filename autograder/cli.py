@@ -52,6 +52,28 @@ def generate(course_path: Path, check: bool):
     click.echo(f"{len(result.written)} notebook(s) written, {len(result.unchanged)} unchanged")
 
 
+@main.group()
+def package():
+    """Build what a grading platform needs to run this kit."""
+
+
+@package.command("gradescope")
+@click.option("--assignment", required=True, help="The assignment this Gradescope autograder grades.")
+@COURSE_OPTION
+@click.option("--out", "out_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="The zip to write [default: gradescope-ASSIGNMENT.zip].")
+def package_gradescope(assignment: str, course_path: Path, out_path: Path | None):
+    """The autograder zip for Gradescope: setup.sh, run_autograder, the kit, the course, pinned requirements."""
+    from autograder.course.load import load_course
+    from autograder.platforms.gradescope_package import build_gradescope_zip
+
+    course = load_course(course_path)
+    course.assignment(assignment)
+    target = build_gradescope_zip(course, assignment, out_path or Path(f"gradescope-{assignment}.zip"))
+    click.echo(f"wrote {target}: upload it as the autograder of {assignment} "
+               f"(base image Ubuntu 24.04, whose Python 3.12 the kit runs on)")
+
+
 @main.command()
 def doctor():
     """Say which sandbox protections work on this machine."""
@@ -129,9 +151,16 @@ def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeou
                            single=fmt == "gradescope", due_dates=due_dates)
     try:
         results = grade_paths(course, list(paths), options, pool)
+    except ToolError as exc:
+        if fmt == "gradescope":  # the student must still learn why nothing was graded
+            from autograder.reports.gradescope import write_gradescope_error
+            out_dir.mkdir(parents=True, exist_ok=True)
+            write_gradescope_error(str(exc), out_dir / "results.json",
+                                   course.assignment(assignment).max_score if assignment else 0.0)
+        raise
     finally:
         pool.close()  # already closed after a normal run; here for the errors raised before it
-    written = write_outputs(results, out_dir, fmt)
+    written = write_outputs(results, out_dir, fmt, course.gradescope.model_dump())
     print_summary(results, written)
     if root is not None:
         from autograder.platforms.nbgrader_grade import finish
