@@ -8,6 +8,7 @@ it), and the kit's verdict as the output of each layer's check cell.
 """
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -29,11 +30,26 @@ def _release_cells(course_dir: NbgraderCourse, assignment: str, notebook: str) -
             for c in release.cells if "nbgrader" in c.metadata and "grade_id" in c.metadata["nbgrader"]}
 
 
-def autograded_notebook(submitted: Path, release: dict, result: dict, layers: list[str]):
+def _class_pattern(names: list[str]) -> re.Pattern:
+    return re.compile(r"^\s*class\s+(" + "|".join(map(re.escape, names)) + r")\b", re.IGNORECASE | re.MULTILINE)
+
+
+def autograded_notebook(submitted: Path, release: dict, result: dict, layers: dict[str, list[str]]):
     """A check cell the student deleted comes back from the release at the end, so that the TA
-    still sees each layer's grade and the kit's verdict in formgrader."""
+    still sees each layer's grade and the kit's verdict in formgrader; a student's own cell that
+    defines a layer's class (by name or alias) becomes that layer's answer cell, so the kit's
+    comment appears under the code it is about."""
     release_meta = {gid: dict(cell.metadata["nbgrader"]) for gid, cell in release.items()}
     notebook = nbformat.read(submitted, as_version=4)
+    answers = {layer_cell_ids(layer)[0]: _class_pattern([layer, *aliases]) for layer, aliases in layers.items()}
+    present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells
+               if isinstance(c.metadata.get("nbgrader"), dict)} | {c.get("id") for c in notebook.cells}
+    for code_id, pattern in answers.items():
+        if code_id in release_meta and code_id not in present:
+            owner = next((c for c in notebook.cells if c.cell_type == "code" and "nbgrader" not in c.metadata
+                          and pattern.search(c.source)), None)
+            if owner is not None:
+                owner.metadata["nbgrader"] = {"grade_id": code_id}
     verdicts = {layer_cell_ids(layer)[1]: layer_comment(result, layer) for layer in layers}
     seen: set[str] = set()
     for cell in notebook.cells:
@@ -58,7 +74,7 @@ def autograded_notebook(submitted: Path, release: dict, result: dict, layers: li
 
 
 def write_nbgrader_files(course_dir: NbgraderCourse, assignment: str, notebook: str, results: list[dict],
-                         pages: dict[str, Path], layers: list[str]) -> list[str]:
+                         pages: dict[str, Path], layers: dict[str, list[str]]) -> list[str]:
     """autograded/ and feedback/ for every result; returns warnings for the summary."""
     warnings: list[str] = []
     release = _release_cells(course_dir, assignment, notebook)

@@ -21,7 +21,7 @@ def finish(course_dir: NbgraderCourse, plan: GradebookPlan, course: Course, assi
     document = load_results(out_dir)
     results = document["submissions"]
     pages = dict(zip((r["student"] for r in results), feedback_paths(document, out_dir)))
-    layers = [entry.layer for entry in course.assignment(assignment).layers]
+    layers = {entry.layer: list(course.data.layers[entry.layer].aliases) for entry in course.assignment(assignment).layers}
     lines = course_dir.record(course, assignment, plan.notebook, results)
     lines += write_nbgrader_files(course_dir, assignment, plan.notebook, results, pages, layers)
     lines.append(f"nbgrader: autograded/ and feedback/ written for {len(results)} student(s); "

@@ -65,8 +65,9 @@ def course_root(course, tmp_path_factory):
     (course_dir / "source" / ASSIGNMENT).mkdir(parents=True)
     shutil.copy(solution_nb, course_dir / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     nbgrader(course_dir, "db", "assignment", "add", ASSIGNMENT, f"--duedate={DUE}")
-    for student in ("alice", "bob", "carol", "erin", "frank"):
-        nbgrader(course_dir, "db", "student", "add", student, f"--last-name={student.title()}")
+    roster = base / "students.csv"
+    roster.write_text("id,last_name\n" + "".join(f"{s},{s.title()}\n" for s in ("alice", "bob", "carol", "erin", "frank")))
+    nbgrader(course_dir, "db", "student", "import", str(roster))
     nbgrader(course_dir, "generate_assignment", ASSIGNMENT, "--force")
     bob = ROOT / "examples" / "class" / "submitted" / "bob_dW_transposed" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     place(course_dir, "alice", solution_nb, "2026-11-30 20:00:00.000000 UTC")
@@ -114,6 +115,7 @@ def test_gradebook_holds_the_kits_scores_comments_and_penalty(course, course_roo
     assert results["erin"]["late"] is None and results["erin"]["score"] == total
     assert "added 1 student(s) missing from the gradebook: dave" in done.stdout
     assert "submitted nothing: frank" in done.stdout
+    assert "no submission_secret.txt in submitted/dave/affine_softmax" in done.stdout
 
 
 def test_nbgrader_export_counts_the_penalty_once(course, course_root):
@@ -140,9 +142,8 @@ def test_feedback_release_and_formgrader_views_work(course_root, tmp_path):
     # release_feedback reads every page with its timestamp.txt and submission_secret.txt
     exchange = tmp_path / "exchange"
     exchange.mkdir()
-    for student in ("alice", "bob", "carol", "erin"):
-        nbgrader(course_dir, "release_feedback", ASSIGNMENT, f"--student={student}",
-                 f"--Exchange.root={exchange}")
+    nbgrader(course_dir, "release_feedback", ASSIGNMENT, "--CourseDirectory.student_id_exclude=dave",
+             f"--Exchange.root={exchange}")   # dave submitted without nbgrader: no secret
     assert len(list((exchange / "backprop" / "feedback").glob("*.html"))) == 4
     # formgrader renders autograded/<student>/<assignment>/<notebook>.ipynb with the gradebook's grades and
     # comments (GetGrades); nbgrader's own generate_feedback runs that same path on our files.
@@ -183,3 +184,32 @@ def test_rerun_updates_and_keeps_a_tas_manual_grade(course, course_root):
         assert gb.find_submission(ASSIGNMENT, "carol").late_submission_penalty == pytest.approx(
             0.2 * course.assignment(ASSIGNMENT).max_score)
     assert sorted(p.name for p in (course_dir / "autograded").iterdir()) == ["alice", "bob", "carol", "dave", "erin"]
+
+
+def test_formgrader_lists_every_submission_as_autograded_and_renders_it(course_root):
+    """Formgrader's own API and its page template, on the kit's autograded/ files and gradebook rows."""
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.server_extensions.formgrader import handlers
+    from traitlets.config import Config
+
+    course_dir, _, _ = course_root
+    config = Config()
+    config.CourseDirectory.root = str(course_dir)
+    config.CourseDirectory.course_id = "backprop"
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    assert api.get_autograded_students(ASSIGNMENT) == {"alice", "bob", "carol", "dave", "erin"}
+    rows = {r["student"]: r for r in api.get_notebook_submissions(ASSIGNMENT, ASSIGNMENT)}
+    with gradebook(course_dir) as gb:
+        assert rows["bob"]["score"] == pytest.approx(gb.find_submission(ASSIGNMENT, "bob").score)
+    config.HTMLExporter.template_name = "formgrade"
+    config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    html, _ = HTMLExporter(config=config).from_filename(
+        str(course_dir / "autograded" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
+        resources={"assignment_id": ASSIGNMENT, "notebook_id": ASSIGNMENT, "submission_id": rows["bob"]["id"],
+                   "index": 0, "total": 5, "base_url": "/", "student": "bob", "last_name": "Bob",
+                   "first_name": "", "notebook_path": "autograded/bob"})
+    for layer in ("scalar_affine", "affine", "softmax_with_loss"):
+        assert f'id="{layer}_check"' in html          # the score box of each layer
+        assert f'id="{layer}_code-comment"' in html   # the comment box under each answer
