@@ -18,6 +18,7 @@ from autograder.kit.cell_ids import layer_cell_ids
 from autograder.reports.atomic import atomic_write_text
 from .nbgrader import NbgraderCourse, layer_comment
 
+READ_LIMIT = 64 * 1024 * 1024   # larger files were graded on their code only; their outputs are not wanted here
 SIDE_FILES = ("timestamp.txt", "submission_secret.txt")   # what release_feedback reads beside each page
 
 
@@ -86,10 +87,13 @@ def write_nbgrader_files(course_dir: NbgraderCourse, assignment: str, notebook: 
         graded_dir.mkdir(parents=True, exist_ok=True)
         feedback_dir.mkdir(parents=True, exist_ok=True)
         try:
+            if result.get("status") == "invalid" or submitted.stat().st_size > READ_LIMIT:
+                raise ValueError("refused by the grader")  # never parse in this trusted process what grading refused
             text = nbformat.writes(autograded_notebook(submitted, release, result, layers))
-        except Exception as exc:  # not a notebook nbformat can read: formgrader gets an empty one
+        except Exception as exc:  # not a notebook nbformat can read: formgrader gets one that says so
             text = nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
-                f"The submitted file could not be read as a notebook ({type(exc).__name__}).")]))
+                f"The submitted file was not graded as a notebook ({type(exc).__name__}): "
+                f"{result.get('error') or exc}".replace("<", "&lt;"))]))
         atomic_write_text(graded_dir / f"{notebook}.ipynb", text)
         page = pages.get(student)
         if page is not None and page.is_file():
