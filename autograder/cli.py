@@ -55,6 +55,28 @@ def generate(course_path: Path, check: bool):
     click.echo(f"{len(result.written)} notebook(s) written, {len(result.unchanged)} unchanged")
 
 
+@main.group()
+def package():
+    """Build what a grading platform needs to run this kit."""
+
+
+@package.command("gradescope")
+@click.option("--assignment", required=True, help="The assignment this Gradescope autograder grades.")
+@COURSE_OPTION
+@click.option("--out", "out_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="The zip to write [default: gradescope-ASSIGNMENT.zip].")
+def package_gradescope(assignment: str, course_path: Path, out_path: Path | None):
+    """The autograder zip for Gradescope: setup.sh, run_autograder, the kit, the course, pinned requirements."""
+    from autograder.course.load import load_course
+    from autograder.platforms.gradescope_package import build_gradescope_zip
+
+    course = load_course(course_path)
+    course.assignment(assignment)
+    target = build_gradescope_zip(course, assignment, out_path or Path(f"gradescope-{assignment}.zip"))
+    click.echo(f"wrote {target}: upload it as the autograder of {assignment} "
+               f"(base image Ubuntu 24.04, whose Python 3.12 the kit runs on)")
+
+
 @main.command()
 def doctor():
     """Say which sandbox protections work on this machine."""
@@ -65,7 +87,7 @@ def doctor():
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--assignment", help="Grade the layers of this assignment (a missing layer scores 0). "
                                    "Default: the nbgrader folder name if it is an assignment, else every "
                                    "course layer the submission defines.")
@@ -91,10 +113,22 @@ def doctor():
               help="gradescope: also write Gradescope's results.json for a single submission.")
 def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeout, memory_mb, max_processes,
           max_file_mb, max_open_files, fmt):
-    """Grade submitted notebooks (.ipynb or .py files, or folders of them)."""
+    """Grade submitted notebooks (.ipynb or .py files, or folders of them).
+
+    At an nbgrader course root (no PATH, or PATH is the root), grades submitted/<student>/ASSIGNMENT/
+    and writes the scores into nbgrader's gradebook, autograded/ and feedback/.
+    """
     import os
 
     from autograder.engine.pool import SandboxPool
+    from autograder.platforms.nbgrader_root import nbgrader_root
+
+    root = nbgrader_root(list(paths))
+    if root is None and not paths:
+        raise ToolError("give the submissions to grade (files or folders), or run at an nbgrader course root "
+                        "(a folder with nbgrader_config.py and submitted/)")
+    if root is not None and not assignment:
+        raise ToolError(f"{root} is an nbgrader course root: name the assignment to grade with --assignment")
 
     pool = SandboxPool(workers or os.cpu_count() or 1)  # workers start importing numpy right away
     try:
@@ -103,22 +137,41 @@ def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeou
         from autograder.grading.summary import print_summary, write_outputs
 
         course = load_course(course_path)
+        course.assignment(assignment) if assignment else None
+        due_dates = None
+        if root is not None:
+            from autograder.platforms.nbgrader_grade import prepare
+            course_dir, plan = prepare(root, course, assignment)
+            if not plan.files:
+                raise ToolError(f"{root}: no submissions of {assignment} in submitted/<student>/{assignment}/")
+            paths, due_dates = plan.files, plan.due_dates
     except BaseException:
         pool.close()
         raise
     options = GradeOptions(assignment=assignment, out_dir=out_dir, workers=workers or os.cpu_count() or 1,
                            seed=seed, resume=resume, timeout=timeout, memory_mb=memory_mb,
                            max_processes=max_processes, max_file_mb=max_file_mb, max_open_files=max_open_files,
-                           single=fmt == "gradescope")
+                           single=fmt == "gradescope", due_dates=due_dates)
     try:
         results = grade_paths(course, list(paths), options, pool)
     except KeyboardInterrupt:
         click.echo("\ninterrupted before grading started; nothing was written", err=True)
         sys.exit(130)
+    except ToolError as exc:
+        if fmt == "gradescope":  # the student must still learn why nothing was graded
+            from autograder.reports.gradescope import write_gradescope_error
+            out_dir.mkdir(parents=True, exist_ok=True)
+            write_gradescope_error(str(exc), out_dir / "results.json",
+                                   course.assignment(assignment).max_score if assignment else 0.0)
+        raise
     finally:
         pool.close(wait=False)  # already closed after a normal run; here for the errors raised before it
-    written = write_outputs(results, out_dir, fmt)
+    written = write_outputs(results, out_dir, fmt, course.gradescope.model_dump())
     print_summary(results, written)
+    if root is not None:
+        from autograder.platforms.nbgrader_grade import finish
+        for line in finish(course_dir, plan, course, assignment, out_dir):
+            click.echo(line)
     if results.get("interrupted"):
         from autograder.grading.summary import resume_hint
 

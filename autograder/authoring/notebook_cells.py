@@ -8,15 +8,13 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.errors import CourseError
+from autograder.kit.cell_ids import snake_case  # noqa: F401  (grade ids the grader also computes)
 
 SCHEMA_VERSION = 3
 GRADE_ID = re.compile(r"^[a-zA-Z0-9_\-]+$")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
-def snake_case(name: str) -> str:
-    """`SoftmaxWithLoss` -> `softmax_with_loss`: grade ids that read like the layer's name."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
 def _nbgrader(cell_type: str, grade_id: str, *, solution=False, grade=False, locked=False, points=None) -> dict:

@@ -28,6 +28,14 @@ def _check_cross_references(path: Path, data: CourseFile) -> None:
                 raise CourseError(
                     f"{path}: key 'assignments[{index}].layers[{l_index}].layer': unknown layer {entry.layer!r}; "
                     f"layers configured under 'layers': {', '.join(sorted(data.layers))}")
+    for index, extension in enumerate(data.late.extensions):
+        if extension.assignment is not None and extension.assignment not in seen:
+            raise CourseError(f"{path}: key 'late.extensions[{index}].assignment': unknown assignment "
+                              f"{extension.assignment!r}; the course has: {', '.join(sorted(seen))}")
+    for layer in data.gradescope.layers:
+        if layer not in data.layers:
+            raise CourseError(f"{path}: key 'gradescope.layers.{layer}': unknown layer {layer!r}; "
+                              f"layers configured under 'layers': {', '.join(sorted(data.layers))}")
 
 
 def _format_location(loc: tuple) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +12,8 @@ from autograder.errors import CourseError
 
 Distribution = Literal["normal", "positive", "away_from_zero", "labels"]
 Category = Literal["forward", "backward", "hygiene"]
+# Gradescope's visibility levels (its autograder specification), least visible first.
+Visibility = Literal["hidden", "after_due_date", "after_published", "visible"]
 
 
 class _Strict(BaseModel):
@@ -64,6 +67,7 @@ class Assignment(_Strict):
     intro: str = ""
     layers: list[LayerEntry] = Field(min_length=1)
     examples: list[str] = []
+    due: datetime | None = None   # a time without a zone is UTC
 
     @property
     def max_score(self) -> float:
@@ -82,10 +86,35 @@ class LayerConfig(_Strict):
     tolerance: PartialTolerance = PartialTolerance()
 
 
+class Extension(_Strict):
+    student: str
+    assignment: str | None = None   # None: every assignment
+    days: float = Field(0, ge=0)
+    hours: float = Field(0, ge=0)
+
+
+class LatePolicy(_Strict):
+    """penalty percent of the assignment's points for every started hour or day past the due date."""
+    penalty: float = Field(0, ge=0, le=100)   # 0: late submissions cost nothing
+    per: Literal["hour", "day"] = "day"
+    cap: float = Field(100, ge=0, le=100)     # percent of the points a penalty never exceeds
+    grace_minutes: float = Field(0, ge=0)
+    extensions: list[Extension] = []
+
+
+class GradescopeSettings(_Strict):
+    """When students see each test on Gradescope: per layer, else per test category, else the default."""
+    visibility: Visibility = "visible"
+    categories: dict[Category, Visibility] = {}
+    layers: dict[str, Visibility] = {}
+
+
 class CourseFile(_Strict):
     title: str
     reference: str = "source_layers"
     grading: Grading = Grading()
+    late: LatePolicy = LatePolicy()
+    gradescope: GradescopeSettings = GradescopeSettings()
     assignments: list[Assignment] = Field(min_length=1)
     layers: dict[str, LayerConfig]
 
@@ -106,6 +135,14 @@ class Course:
     @property
     def grading(self) -> Grading:
         return self.data.grading
+
+    @property
+    def late(self) -> LatePolicy:
+        return self.data.late
+
+    @property
+    def gradescope(self) -> GradescopeSettings:
+        return self.data.gradescope
 
     @property
     def assignments(self) -> list[Assignment]:

@@ -24,6 +24,7 @@ from autograder.reports.atomic import atomic_write_text
 from autograder.reports.feedback import FEEDBACK_DIR_NAME, feedback_paths, render_feedback
 from autograder.reports.write_all import RESULTS_JSON
 from .discover import Submission, choose_one, find_submissions
+from .late import apply_late_policy, course_due
 from .progress import PROGRESS_FILE, ProgressLog, compact  # noqa: F401 - PROGRESS_FILE is part of this API
 
 
@@ -42,6 +43,7 @@ class GradeOptions:
     max_open_files: int | None = None
     show_progress: bool | None = None
     single: bool = False            # grade exactly one submission (Gradescope runs one at a time)
+    due_dates: dict[str, datetime | None] | None = None   # per student, from a platform; else course.yaml's
 
 
 def _limits(course: Course, options: GradeOptions) -> tuple[dict, dict]:
@@ -132,6 +134,9 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
             sub, assignment, plan = in_flight.pop(key)
             try:
                 result = submission_result(course, sub, assignment, plan, outcome, h)
+                due = options.due_dates.get(sub.student) if options.due_dates is not None else \
+                    course_due(course, sub.student, assignment)
+                result = apply_late_policy(course, result, due)
             except Exception as exc:  # a fault of the verdicts must cost this submission only
                 result = failed_result(sub, assignment, plan, course, f"the grader failed on this submission's "
                                        f"results ({type(exc).__name__}: {exc}); please report this")

@@ -8,7 +8,7 @@ import click
 from autograder.errors import ToolError
 
 
-def write_outputs(results: dict, out_dir: Path, fmt: str) -> dict[str, Path]:
+def write_outputs(results: dict, out_dir: Path, fmt: str, gradescope: dict | None = None) -> dict[str, Path]:
     """The class-level files; results.json and feedback/ were written while grading."""
     try:
         from autograder.reports.feedback import FEEDBACK_DIR_NAME
@@ -22,7 +22,7 @@ def write_outputs(results: dict, out_dir: Path, fmt: str) -> dict[str, Path]:
             own = out_dir / "autograder-results.json"
             written["results"].replace(own)
             written["autograder-results"] = own
-            write_gradescope(full, out_dir / RESULTS_JSON)
+            write_gradescope(full, out_dir / RESULTS_JSON, settings=gradescope)
         return written
     except OSError as exc:
         raise ToolError(f"{out_dir}: cannot write results: {exc.strerror or exc}") from None
