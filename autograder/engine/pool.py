@@ -4,6 +4,10 @@ from __future__ import annotations
 import json
 import os
 import queue
+import select
+import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -16,6 +20,8 @@ import numpy as np
 
 from . import wire
 from .deadline import BlobStream
+
+from autograder.sandbox.open_beneath import describe_open_error, open_beneath
 
 PASS_THROUGH_ENV = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
 WATCHDOG_MARGIN = 15.0
@@ -45,25 +51,54 @@ def _zygote_env() -> dict[str, str]:
     return env
 
 
+def _open_submission(job: dict) -> int:
+    """The submission, opened beneath its folder by the trusted side: links are never followed."""
+    root, relative = job.get("root"), job.get("relpath")
+    if not root or not relative:
+        root, relative = os.path.dirname(job["path"]) or ".", os.path.basename(job["path"])
+    return open_beneath(root, relative)
+
+
+STATUS = struct.Struct("<i")
+CLEANUP_FAILED = 3
+
+
 class Zygote:
     def __init__(self, index: int):
         self.index = index
         self.workdir = tempfile.mkdtemp(prefix="autograder-worker-")
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.engine.zygote", str(index)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            cwd=self.workdir, env=_zygote_env(), bufsize=0, start_new_session=True)
-        wire.widen_pipe(self.proc.stdout.fileno())
-        wire.widen_pipe(self.proc.stdin.fileno())
+            [sys.executable, "-m", "autograder.engine.zygote", str(index), str(theirs.fileno())],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            pass_fds=(theirs.fileno(),), cwd=self.workdir, env=_zygote_env(), start_new_session=True)
+        theirs.close()
+        self.replace = False   # set when the worker must not grade another submission
 
     def grade(self, job: dict, arrays: dict) -> Outcome:
+        try:
+            fd = _open_submission(job)
+        except OSError as exc:
+            return Outcome("invalid", f"{job.get('name') or job['path']} {describe_open_error(exc)}")
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            return self._grade(job, arrays, fd, ours, theirs)
+        finally:
+            os.close(fd)
+            ours.close()
+            theirs.close()
+
+    def _grade(self, job: dict, arrays: dict, fd: int, ours: socket.socket, theirs: socket.socket) -> Outcome:
         payload = wire.encode({}, arrays)
         try:
-            wire.write_blob(self.proc.stdin.fileno(), json.dumps(job).encode())
-            wire.write_blob(self.proc.stdin.fileno(), payload)
-        except (BrokenPipeError, OSError):
+            socket.send_fds(self.control, [b"J"], [theirs.fileno()])
+            theirs.close()
+            socket.send_fds(ours, [b"F"], [fd])
+            wire.write_blob(ours.fileno(), json.dumps(job).encode())
+            wire.write_blob(ours.fileno(), payload)
+        except OSError:
             return _worker_failure("the grading worker stopped unexpectedly; the submission was not graded")
-        stream = BlobStream(self.proc.stdout.fileno(), 512 << 20)
+        stream = BlobStream(ours.fileno(), 512 << 20)
         deadline = time.monotonic() + job["timeout"] + WATCHDOG_MARGIN
         first = stream.read_until(deadline, want=1)
         if not first:
@@ -88,24 +123,43 @@ class Zygote:
                 break
         if len(blobs) < count:
             return _worker_failure("the grading worker stopped in the middle of its answer")
+        if not self._ended_cleanly(deadline):
+            self.replace = True
         return outcome
+
+    def _ended_cleanly(self, deadline: float) -> bool:
+        """The worker's word on how the submission's process ended; False means replace it."""
+        got = b""
+        while len(got) < STATUS.size:
+            ready, _, _ = select.select([self.control], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                return False
+            chunk = self.control.recv(STATUS.size - len(got))
+            if not chunk:
+                return False
+            got += chunk
+        (status,) = STATUS.unpack(got)
+        return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def kill(self) -> None:
+        """The worker and every process of its session that is still in its group."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # its own group: started with a new session
+        except OSError:
+            pass
+        self.proc.wait()
+
     def stop(self) -> None:
         if self.alive():
             try:
-                self.proc.stdin.close()
+                self.control.shutdown(socket.SHUT_RDWR)
                 self.proc.wait(timeout=2)
             except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
+                self.kill()
+        self.control.close()
         try:
             os.rmdir(self.workdir)
         except OSError:
@@ -136,8 +190,8 @@ class SandboxPool:
                     outcome = zygote.grade(job, arrays)
                 except Exception as exc:  # the pool must survive anything a job does
                     outcome = _worker_failure(f"grading failed: {type(exc).__name__}: {exc}")
-                if outcome.worker_failed or not zygote.alive():
-                    zygote.proc.kill()
+                if outcome.worker_failed or zygote.replace or not zygote.alive():
+                    zygote.kill()
                     zygote.stop()
                     zygote = self.zygotes[index] = Zygote(index)
                 self.results.put((key, outcome))
