@@ -131,7 +131,7 @@ def job_for(plan: SubmissionPlan, path: str, course: Course, limits: dict, timeo
     grading = course.grading
     job = {"path": path, "name": os.path.basename(path), "layers": layers, "helpers": helpers_source(course),
            "h": grading.numerical_step, "limits": limits, **timeouts,
-           "hide": hidden_paths(course), "forbidden_modules": [course.reference.__name__.split(".")[0]]}
+           "hide": hidden_paths(course), "forbidden_modules": [course.data.reference.split(".")[0]]}
     return job, arrays
 
 

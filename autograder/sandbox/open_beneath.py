@@ -70,7 +70,13 @@ def _walk(dir_fd: int, relative: str, flags: int) -> int:
     current = os.dup(dir_fd)
     try:
         for part in parts[:-1]:
-            following = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=current)
+            try:
+                following = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                                    dir_fd=current)
+            except NotADirectoryError:
+                if stat.S_ISLNK(os.lstat(part, dir_fd=current).st_mode):  # O_NOFOLLOW on a folder link
+                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), relative) from None
+                raise
             os.close(current)
             current = following
         return os.open(parts[-1], flags | os.O_NOFOLLOW, dir_fd=current)
