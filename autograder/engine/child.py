@@ -92,17 +92,17 @@ def _end_strays(own_pid_namespace: bool, group: int | None) -> int:
     Only PID 1 of a private pid namespace may signal everything it can see: there that is
     exactly the submission's own processes. Anywhere else kill(-1) would reach every process
     of this uid (as root: of the machine), so only the process group this child made for the
-    cells is stopped, after the child has left it; orphans of the cells are reaped here
-    because the child made itself their subreaper.
+    cells is stopped, after the child has left it for its anchor's group; orphans of the cells
+    are reaped here because the child made itself their subreaper.
     """
     if own_pid_namespace and os.getpid() == 1:
         try:
             os.kill(-1, signal.SIGKILL)  # every process in this namespace except this one
         except OSError:
             pass
-    elif group is not None and group == os.getpid():
+    elif group is not None and _anchor:
         try:
-            os.setpgid(0, _outer_group)  # leave the cells' group, which keeps its id while members live
+            os.setpgid(0, _anchor)  # leave the cells' group, which keeps its id (ours) while we live
         except OSError:
             pass
         if os.getpgrp() != group:
@@ -110,6 +110,11 @@ def _end_strays(own_pid_namespace: bool, group: int | None) -> int:
                 os.killpg(group, signal.SIGKILL)
             except OSError:
                 pass
+        try:
+            os.kill(_anchor, signal.SIGKILL)  # our own child, not yet reaped: its pid is still its own
+            os.waitpid(_anchor, 0)
+        except OSError:
+            pass
     reaped = 0
     while True:
         try:
@@ -123,20 +128,39 @@ def _end_strays(own_pid_namespace: bool, group: int | None) -> int:
         reaped += 1
 
 
-_outer_group = 0
+_anchor = 0
 PR_SET_CHILD_SUBREAPER = 36
 
 
 def _own_group() -> int | None:
-    """Outside a private pid namespace: a process group of the cells' own, led by this child."""
-    global _outer_group
-    _outer_group = os.getpgrp()
+    """Outside a private pid namespace: a process group of the cells' own, led by this child.
+
+    A sleeping anchor child leads a second group first, so that this child can leave the
+    cells' group later (a process can only join a group of its own session that exists).
+    """
+    global _anchor
     try:
         import ctypes
 
         ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except Exception:
         pass
+    try:
+        anchor = os.fork()
+    except OSError:
+        return None
+    if anchor == 0:
+        try:
+            os.setpgid(0, 0)
+            while True:
+                signal.pause()
+        finally:
+            _real_exit(0)
+    try:
+        os.setpgid(anchor, anchor)  # also here, so the group exists whichever process runs first
+    except OSError:
+        pass
+    _anchor = anchor
     try:
         os.setpgid(0, 0)
     except OSError:
