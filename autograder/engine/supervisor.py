@@ -49,7 +49,10 @@ def _isolate(job: dict, spaces: list[str], folder: Path | None, uid: int, out_fd
         active.append("minimal root: interpreter, libraries and sandbox code read-only; no host /tmp, /home, "
                       "sockets, course or other submissions")
     active += mounted
-    os.chdir(workdir)
+    if mounted:
+        workdir = Path(".") if not rooted else workdir  # its host path may now lie under the private /tmp
+    else:
+        os.chdir(workdir)
     # 2. Resource limits (they read this process's size, so before anything is closed).
     limits = {k: v for k, v in job["limits"].items() if k in Limits.__dataclass_fields__}
     applied = apply_rlimits(Limits(**limits))
@@ -57,11 +60,11 @@ def _isolate(job: dict, spaces: list[str], folder: Path | None, uid: int, out_fd
         active.append("rlimits: " + ", ".join(applied))
     # 3. Nothing inherited but the channel to the supervisor.
     close_inherited_fds(keep=[0, 1, 2, out_fd])
-    # 4. Identity.
+    # 4. Identity (what Landlock will allow is listed first: the libraries may be unreadable after).
+    readable = landlock_readable(rooted, job.get("hide", []))
     if drop_privileges(uid, uid):
         active.append(f"separate uid {uid}")
     # 5. Landlock, defence in depth: reads of the libraries only, writes of the work folder only.
-    readable = landlock_readable(rooted, job.get("hide", []))
     if restrict_filesystem(read_write=[workdir, Path("/dev/null")],
                            read_only=readable + [d for d in DEVICES if d.name != "null"]):
         active.append("landlock: reads only the libraries, writes only its work folder")
@@ -79,8 +82,8 @@ def _child(job: dict, arrays: dict, out_fd: int, folder: Path | None, uid: int, 
         os.close(devnull)
     try:
         protections, _ = _isolate(job, spaces, folder, uid, out_fd, rooted)
-    except OSError as exc:
-        wire.write_blob(out_fd, wire.encode({"kind": "broken", "error": str(exc)}))
+    except Exception as exc:  # nothing of the submission has run: a fault of the sandbox itself
+        wire.write_blob(out_fd, wire.encode({"kind": "broken", "error": f"{type(exc).__name__}: {exc}"}))
         return
     run_child(job, arrays, cells, out_fd, protections, own_pid_namespace="pid" in spaces and os.getpid() == 1)
 

@@ -48,7 +48,8 @@ def _enter_root() -> bool:
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     from pathlib import Path
 
-    if not enter_minimal_root(plan_root(Path(package)), Path(os.getcwd())):
+    plan = plan_root(Path(package))  # also what Landlock allows where no root can be built
+    if os.environ.get("AUTOGRADER_TEST_NO_ROOT") or not enter_minimal_root(plan, Path(os.getcwd())):
         return False
     # Folders that no longer exist are dropped so imports do not keep probing them.
     sys.path[:] = [p for p in sys.path if p and os.path.isdir(p)]

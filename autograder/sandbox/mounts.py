@@ -241,8 +241,9 @@ def mount_submission_fs(uid: int | None, max_disk_mb: int, max_files: int, own_p
         return []
     owner = f",uid={uid},gid={uid}" if uid is not None and os.geteuid() == 0 else ""
     options = f"size={max(1, max_disk_mb)}m,nr_inodes={max(16, max_files)},mode=0700{owner}"
-    if not _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, options):
+    if not _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, options) or not _chdir(str(workdir)):
         return []
+    # From here on the folder is reached as the working directory: binding it over /tmp may hide its path.
     tmp = (_plan is None or _plan.private_tmp) and _mount(str(workdir), TMP, None, MS_BIND)
     where = f"{workdir} and /tmp" if tmp else str(workdir)
     done = [f"fresh tmpfs as {where}: at most {max_disk_mb} MB in {max_files} files"]
