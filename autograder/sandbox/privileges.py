@@ -73,32 +73,6 @@ def prepare_workdir(uid: int, gid: int, parent: Path | None = None) -> Path:
     return path
 
 
-def empty_workdir(path: Path, uid: int) -> bool:
-    """Clear a work directory for the next submission of the same worker; False if unusable.
-
-    Reusing the directory spares a mkdir, chown and rmdir per submission. It is only reused
-    when it is still a real directory (not a symlink), private (0700) and, as root, owned by
-    the sandbox uid; anything the submission left inside is deleted without following links.
-    """
-    try:
-        info = os.lstat(path)
-        if not stat.S_ISDIR(info.st_mode) or stat.S_IMODE(info.st_mode) != 0o700:
-            return False
-        if os.geteuid() == 0 and info.st_uid != uid:
-            return False
-        with os.scandir(path) as entries:
-            leftovers = list(entries)
-        for entry in leftovers:
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
-            else:
-                os.unlink(entry.path)
-        with os.scandir(path) as entries:
-            return next(entries, None) is None
-    except OSError:
-        return False
-
-
 def remove_workdir(path: Path) -> None:
     """Delete a work directory and everything the submission left in it.
 
