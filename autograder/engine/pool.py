@@ -61,7 +61,6 @@ def _open_submission(job: dict) -> int:
 
 
 STATUS = struct.Struct("<i")
-CLEANUP_FAILED = 3
 
 
 class Zygote:
@@ -75,6 +74,7 @@ class Zygote:
             pass_fds=(theirs.fileno(),), cwd=self.workdir, env=_zygote_env(), start_new_session=True)
         theirs.close()
         self.replace = False   # set when the worker must not grade another submission
+        self._statuses = b""
 
     def grade(self, job: dict, arrays: dict) -> Outcome:
         try:
@@ -124,23 +124,31 @@ class Zygote:
                 break
         if len(blobs) < count:
             return _worker_failure("the grading worker stopped in the middle of its answer")
-        if not self._ended_cleanly(deadline):
-            self.replace = True
+        self._read_statuses()
         return outcome
 
-    def _ended_cleanly(self, deadline: float) -> bool:
-        """The worker's word on how the submission's process ended; False means replace it."""
-        got = b""
-        while len(got) < STATUS.size:
-            ready, _, _ = select.select([self.control], [], [], max(0.0, deadline - time.monotonic()))
+    def _read_statuses(self) -> None:
+        """The worker's word on how earlier submissions' processes ended, as far as it has come.
+
+        Any process that did not end cleanly (its files could not be removed) retires the worker.
+        """
+        while True:
+            ready, _, _ = select.select([self.control], [], [], 0)
             if not ready:
-                return False
-            chunk = self.control.recv(STATUS.size - len(got))
+                return
+            try:
+                chunk = self.control.recv(4096)
+            except OSError:
+                chunk = b""
             if not chunk:
-                return False
-            got += chunk
-        (status,) = STATUS.unpack(got)
-        return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+                self.replace = True
+                return
+            self._statuses += chunk
+            while len(self._statuses) >= STATUS.size:
+                (status,) = STATUS.unpack_from(self._statuses)
+                self._statuses = self._statuses[STATUS.size:]
+                if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
+                    self.replace = True
 
     def alive(self) -> bool:
         return self.proc.poll() is None

@@ -10,7 +10,8 @@ that never held it. Where the machine allows, the worker first moves into a priv
 namespace with a minimal root (sandbox/mounts.py), built once and shared by every child.
 
 Control protocol on the socket given as argv[2]: the pool sends one byte with a channel fd
-attached (SCM_RIGHTS); the worker answers with the per-submission process's wait status.
+attached (SCM_RIGHTS); the worker sends each per-submission process's wait status once it has
+reaped it (without waiting for it before the next submission starts).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ import numpy.linalg  # noqa: F401
 import numpy.random  # noqa: F401
 
 from . import source, wire  # noqa: F401 - source pulls in IPython's parser once, here
-from .submission import CLEANUP_FAILED, run_submission
+from .submission import run_submission
 
 try:
     from autograder.sandbox.mounts import enter_minimal_root, plan_root
@@ -63,10 +64,15 @@ def serve(worker: int, control: socket.socket) -> None:
     # spares every forked child the copy-on-write faults a collection would cause.
     gc.freeze()
     sys.stdout = open(os.devnull, "w")
+    running: set[int] = set()
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(control, 1, 1)
         except (OSError, ValueError):
+            message, fds = b"", []
+        # The previous submission's process may still be exiting: it is reaped now, not waited
+        # for, so the next submission starts at once.
+        if not _report_ended(control, running, block=not message):
             return
         if not message:
             return  # the pool closed its end: we are done
@@ -82,13 +88,25 @@ def serve(worker: int, control: socket.socket) -> None:
             finally:
                 os._exit(code)
         os.close(channel)
-        _, status = os.waitpid(pid, 0)
+        running.add(pid)
+
+
+def _report_ended(control: socket.socket, running: set[int], block: bool) -> bool:
+    """Reap finished submission processes and send their wait statuses; False if the pool is gone."""
+    while running:
+        try:
+            pid, status = os.waitpid(-1, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            running.clear()
+            break
+        if not pid:
+            break
+        running.discard(pid)
         try:
             control.sendall(STATUS.pack(status))
         except OSError:
-            return
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == CLEANUP_FAILED:
-            return  # a worker whose cleanup failed is replaced, never reused
+            return False
+    return True
 
 
 if __name__ == "__main__":
