@@ -235,3 +235,17 @@ def test_every_standard_module_and_numpy_submodule_imports_inside_the_sandbox(gr
     assert r["status"] == "graded", r["error"]
     assert not [n for n in r["notes"] if "could not import" in n or "cell 1" in n], r["notes"]
     assert full(r)
+
+
+def test_without_a_minimal_root_grading_still_works_with_a_quota_and_leaves_nothing(grade, monkeypatch):
+    """The degraded mode of a worker that cannot build its root (no mount rights for the root)."""
+    monkeypatch.setenv("AUTOGRADER_TEST_NO_ROOT", "1")
+    many = "for i in range(500000):\n    open(f'f{i}', 'w').close()\n"
+    before = _host_state()
+    results = grade({"a_many": many + RELU, "b_next": RELU, "c_ref": "import source_layers\n" + RELU}, workers=1)
+    for name in ("a_many", "b_next", "c_ref"):
+        assert results[name]["status"] == "graded" and full(results[name]), (name, results[name]["notes"])
+    assert not any("minimal root" in p for p in results["b_next"]["protections"])
+    assert any("No space left" in n for n in results["a_many"]["notes"]), results["a_many"]["notes"]
+    assert any("not allowed while grading" in n for n in results["c_ref"]["notes"]), results["c_ref"]["notes"]
+    assert _host_state() == before
