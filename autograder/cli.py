@@ -109,10 +109,14 @@ def doctor():
               help="Largest file a submission may write [default: course.yaml grading.max_file_mb].")
 @click.option("--max-open-files", type=click.IntRange(16), default=None,
               help="Open files per submission [default: course.yaml grading.max_open_files].")
+@click.option("--max-disk-mb", type=click.IntRange(1), default=None,
+              help="Disk space a submission may write, all files together [default: course.yaml grading.max_disk_mb].")
+@click.option("--max-files", type=click.IntRange(16), default=None,
+              help="Files and folders a submission may create [default: course.yaml grading.max_files].")
 @click.option("--format", "fmt", type=click.Choice(["full", "gradescope"]), default="full", show_default=True,
               help="gradescope: also write Gradescope's results.json for a single submission.")
 def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeout, memory_mb, max_processes,
-          max_file_mb, max_open_files, fmt):
+          max_file_mb, max_open_files, max_disk_mb, max_files, fmt):
     """Grade submitted notebooks (.ipynb or .py files, or folders of them).
 
     At an nbgrader course root (no PATH, or PATH is the root), grades submitted/<student>/ASSIGNMENT/
@@ -151,6 +155,7 @@ def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeou
     options = GradeOptions(assignment=assignment, out_dir=out_dir, workers=workers or os.cpu_count() or 1,
                            seed=seed, resume=resume, timeout=timeout, memory_mb=memory_mb,
                            max_processes=max_processes, max_file_mb=max_file_mb, max_open_files=max_open_files,
+                           max_disk_mb=max_disk_mb, max_files=max_files,
                            single=fmt == "gradescope", due_dates=due_dates)
     try:
         results = grade_paths(course, list(paths), options, pool)

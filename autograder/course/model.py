@@ -42,6 +42,8 @@ class Grading(_Strict):
     max_file_mb: int = Field(16, ge=1, le=1 << 20)
     max_open_files: int = Field(64, ge=16, le=1 << 20)
     max_notebook_mb: float = Field(20, gt=0, le=1024)
+    max_disk_mb: int = Field(256, ge=1, le=1 << 20)
+    max_files: int = Field(10000, ge=16, le=1 << 30)
     tolerance: Tolerance = Tolerance()
     numerical_step: float = Field(1e-5, gt=0, lt=1)
 

@@ -5,6 +5,7 @@ this very process, so nothing this module sends is trusted by the grader.
 """
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import time
@@ -13,7 +14,7 @@ import time
 from . import wire
 from .deadline import BlobStream
 from .probes import CallTimeout, LayerProbe, describe_exception
-from .student_namespace import install_plotting_stubs, make_namespace
+from .student_namespace import install_import_guard, install_plotting_stubs, make_namespace
 
 _real_exit = os._exit
 
@@ -36,7 +37,7 @@ def stay_single(pid: int) -> None:
         _real_exit(0)
 
 
-def run_cells(cells: list[str], namespace: dict, cell_timeout: float) -> list[dict]:
+def run_cells(cells: list[str], namespace: dict, cell_timeout: float, limits: dict | None = None) -> list[dict]:
     """Execute every cell in order; an error ends only its own cell. Returns one report per failing cell."""
     me = os.getpid()
     def on_alarm(signum, frame):
@@ -67,6 +68,15 @@ def run_cells(cells: list[str], namespace: dict, cell_timeout: float) -> list[di
         except MemoryError:
             reports.append({"cell": index, "error": "MemoryError: the cell ran out of memory (the memory limit "
                                                     "was reached)", "kind": "memory"})
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                limits = limits or {}
+                reports.append({"cell": index, "kind": "disk", "error": (
+                    f"{describe_exception(exc, cells)}: the submission may write at most "
+                    f"{limits.get('max_disk_mb', '?')} MB in at most {limits.get('max_files', '?')} files "
+                    f"and folders (grading.max_disk_mb, grading.max_files); the rest of the cell was skipped")})
+            else:
+                reports.append({"cell": index, "error": describe_exception(exc, cells)})
         except BaseException as exc:  # a student's error ends its cell, never the grading
             reports.append({"cell": index, "error": describe_exception(exc, cells)})
         finally:
@@ -76,25 +86,86 @@ def run_cells(cells: list[str], namespace: dict, cell_timeout: float) -> list[di
     return reports
 
 
-def _end_strays() -> int:
+def _end_strays(own_pid_namespace: bool, group: int | None) -> int:
     """Stop every process the cells started and reap them, so the layer tests start clean.
 
-    This child is PID 1 of its namespace: orphans become its children, and zombies it does not
-    reap would count against the process limit.
+    Only PID 1 of a private pid namespace may signal everything it can see: there that is
+    exactly the submission's own processes. Anywhere else kill(-1) would reach every process
+    of this uid (as root: of the machine), so only the process group this child made for the
+    cells is stopped, after the child has left it for its anchor's group; orphans of the cells
+    are reaped here because the child made itself their subreaper.
     """
-    try:
-        os.kill(-1, signal.SIGKILL)  # every process in this namespace except this one
-    except OSError:
-        pass
+    if own_pid_namespace and os.getpid() == 1:
+        try:
+            os.kill(-1, signal.SIGKILL)  # every process in this namespace except this one
+        except OSError:
+            pass
+    elif group is not None and _anchor:
+        try:
+            os.setpgid(0, _anchor)  # leave the cells' group, which keeps its id (ours) while we live
+        except OSError:
+            pass
+        if os.getpgrp() != group:
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            os.kill(_anchor, signal.SIGKILL)  # our own child, not yet reaped: its pid is still its own
+            os.waitpid(_anchor, 0)
+        except OSError:
+            pass
     reaped = 0
     while True:
         try:
-            pid, _ = os.waitpid(-1, 0)
+            pid, _ = os.waitpid(-1, 0 if own_pid_namespace else os.WNOHANG)
         except ChildProcessError:
             return reaped
         except InterruptedError:
             continue
-        reaped += 1 if pid else 0
+        if not pid:
+            return reaped
+        reaped += 1
+
+
+_anchor = 0
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _own_group() -> int | None:
+    """Outside a private pid namespace: a process group of the cells' own, led by this child.
+
+    A sleeping anchor child leads a second group first, so that this child can leave the
+    cells' group later (a process can only join a group of its own session that exists).
+    """
+    global _anchor
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except Exception:
+        pass
+    try:
+        anchor = os.fork()
+    except OSError:
+        return None
+    if anchor == 0:
+        try:
+            os.setpgid(0, 0)
+            while True:
+                signal.pause()
+        finally:
+            _real_exit(0)
+    try:
+        os.setpgid(anchor, anchor)  # also here, so the group exists whichever process runs first
+    except OSError:
+        pass
+    _anchor = anchor
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        return None
+    return os.getpid()
 
 
 def find_class(namespace: dict, names: list[str]):
@@ -208,15 +279,18 @@ def _death(status: int) -> str:
     return f"the process testing this layer ended without a result (exit status {os.WEXITSTATUS(status)})"
 
 
-def run_child(job: dict, arrays: dict, cells: list[str], out_fd: int, protections: list[str]) -> None:
+def run_child(job: dict, arrays: dict, cells: list[str], out_fd: int, protections: list[str],
+              own_pid_namespace: bool = False) -> None:
     """The whole life of the sandboxed child after isolation; never returns."""
-    notes: list[str] = []
+    notes: list[str] = [str(n) for n in job.get("source_notes", [])]
     wire.write_blob(out_fd, wire.encode({"kind": "hello", "protections": protections}))
     install_plotting_stubs()
+    install_import_guard(job.get("forbidden_modules", []))
+    group = None if own_pid_namespace and os.getpid() == 1 else _own_group()
     os._exit = _refuse_exit
     namespace = make_namespace(job["helpers"], notes)
-    reports = run_cells(cells, namespace, job["cell_timeout"])
-    stray = _end_strays()
+    reports = run_cells(cells, namespace, job["cell_timeout"], job.get("limits", {}))
+    stray = _end_strays(own_pid_namespace, group)
     if stray:
         notes.append(f"the notebook started {stray} process{'es' if stray > 1 else ''} that were still "
                      f"around after its last cell; they were stopped before the layers were tested")

@@ -4,6 +4,10 @@ from __future__ import annotations
 import json
 import os
 import queue
+import select
+import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -19,9 +23,11 @@ from .deadline import BlobStream
 from .expectation import DEFAULT_MAX_BYTES, ReplyExpectation
 from .messages import Malformed
 
+from autograder.sandbox.open_beneath import describe_open_error, open_beneath
+
 # Settings, not secrets: numpy's CPU dispatch must be the grader's, so a run can be reproduced.
 PASS_THROUGH_ENV = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT",
-                    "NPY_DISABLE_CPU_FEATURES")
+                    "NPY_DISABLE_CPU_FEATURES", "AUTOGRADER_TEST_NO_ROOT")
 WATCHDOG_MARGIN = 15.0
 SUMMARY_BYTES = 64 << 10
 MALFORMED = "malformed output from the sandbox"
@@ -58,28 +64,58 @@ def _zygote_env() -> dict[str, str]:
     return env
 
 
+def _open_submission(job: dict) -> int:
+    """The submission, opened beneath its folder by the trusted side: links are never followed."""
+    root, relative = job.get("root"), job.get("relpath")
+    if not root or not relative:
+        root, relative = os.path.dirname(job["path"]) or ".", os.path.basename(job["path"])
+    return open_beneath(root, relative)
+
+
+STATUS = struct.Struct("<i")
+
+
 class Zygote:
     def __init__(self, index: int):
         self.index = index
         self.workdir = tempfile.mkdtemp(prefix="autograder-worker-")
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.engine.zygote", str(index)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            cwd=self.workdir, env=_zygote_env(), bufsize=0, start_new_session=True)
-        wire.widen_pipe(self.proc.stdout.fileno())
-        wire.widen_pipe(self.proc.stdin.fileno())
+            [sys.executable, "-m", "autograder.engine.zygote", str(index), str(theirs.fileno())],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            pass_fds=(theirs.fileno(),), cwd=self.workdir, env=_zygote_env(), start_new_session=True)
+        theirs.close()
+        self.replace = False   # set when the worker must not grade another submission
+        self._statuses = b""
 
     def grade(self, job: dict, arrays: dict, expect: ReplyExpectation | None = None) -> Outcome:
+        try:
+            fd = _open_submission(job)
+        except OSError as exc:
+            return Outcome("invalid", f"{job.get('name') or job['path']} {describe_open_error(exc)}")
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            return self._grade(job, arrays, expect, fd, ours, theirs)
+        finally:
+            os.close(fd)
+            ours.close()
+            theirs.close()
+
+    def _grade(self, job: dict, arrays: dict, expect: ReplyExpectation | None, fd: int,
+               ours: socket.socket, theirs: socket.socket) -> Outcome:
         limit = expect.max_bytes if expect else DEFAULT_MAX_BYTES
         payload = wire.encode({}, arrays)
         try:
-            wire.write_blob(self.proc.stdin.fileno(), json.dumps({**job, "max_reply_bytes": limit}).encode())
-            wire.write_blob(self.proc.stdin.fileno(), payload)
-        except (BrokenPipeError, OSError):
+            socket.send_fds(self.control, [b"J"], [theirs.fileno()])
+            theirs.close()
+            socket.send_fds(ours, [b"F"], [fd])
+            wire.write_blob(ours.fileno(), json.dumps({**job, "max_reply_bytes": limit}).encode())
+            wire.write_blob(ours.fileno(), payload)
+        except OSError:
             return _worker_failure("the grading worker stopped unexpectedly; the submission was not graded")
-        # The worker relays at most two runs of the child (the fast one and the careful rerun),
-        # each capped at max_bytes by the worker itself, plus its own summary.
-        stream = BlobStream(self.proc.stdout.fileno(), 2 * limit + SUMMARY_BYTES)
+        # The submission's process relays at most two runs of the child (the fast one and the
+        # careful rerun), each capped at max_bytes by that process itself, plus its own summary.
+        stream = BlobStream(ours.fileno(), 2 * limit + SUMMARY_BYTES)
         deadline = time.monotonic() + job["timeout"] + WATCHDOG_MARGIN
         first = stream.read_until(deadline, want=1)
         if stream.overflow:
@@ -104,24 +140,51 @@ class Zygote:
             also = f"; {summary.error}" if summary.status == "crashed" and summary.error else ""
             outcome.status = "crashed"
             outcome.error = f"{MALFORMED}: {exc}{also}"
+        self._read_statuses()
         return outcome
+
+    def _read_statuses(self) -> None:
+        """The worker's word on how earlier submissions' processes ended, as far as it has come.
+
+        Any process that did not end cleanly (its files could not be removed) retires the worker.
+        """
+        while True:
+            ready, _, _ = select.select([self.control], [], [], 0)
+            if not ready:
+                return
+            try:
+                chunk = self.control.recv(4096)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.replace = True
+                return
+            self._statuses += chunk
+            while len(self._statuses) >= STATUS.size:
+                (status,) = STATUS.unpack_from(self._statuses)
+                self._statuses = self._statuses[STATUS.size:]
+                if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
+                    self.replace = True
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def kill(self) -> None:
+        """The worker and every process of its session that is still in its group."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # its own group: started with a new session
+        except OSError:
+            pass
+        self.proc.wait()
+
     def stop(self) -> None:
         if self.alive():
             try:
-                self.proc.stdin.close()
+                self.control.shutdown(socket.SHUT_RDWR)
                 self.proc.wait(timeout=2)
             except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
+                self.kill()
+        self.control.close()
         try:
             os.rmdir(self.workdir)
         except OSError:
@@ -153,8 +216,8 @@ class SandboxPool:
                     outcome = zygote.grade(job, arrays, expect)
                 except Exception as exc:  # the pool must survive anything a job does
                     outcome = _worker_failure(f"grading failed: {type(exc).__name__}: {exc}")
-                if outcome.worker_failed or not zygote.alive():
-                    zygote.proc.kill()
+                if outcome.worker_failed or zygote.replace or not zygote.alive():
+                    zygote.kill()
                     zygote.stop()
                     zygote = self.zygotes[index] = Zygote(index)
                 self.results.put((key, outcome))

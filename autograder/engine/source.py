@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
+
+import ijson
 from pathlib import Path
 
 try:  # IPython's own parser turns %magics and !shell lines into get_ipython() calls
@@ -107,29 +110,61 @@ def _plain_python(cell: str) -> str:
 
 
 def read_code_cells(path: Path, max_mb: float = MAX_NOTEBOOK_MB) -> list[str]:
-    """Code cells as plain Python, in order. Raises InvalidSubmission with the reason."""
-    return [_plain_python(cell) for cell in _raw_code_cells(path, max_mb)]
-
-
-def _raw_code_cells(path: Path, max_mb: float) -> list[str]:
+    """Code cells of a file named by a trusted path, as plain Python. Raises InvalidSubmission."""
     try:
-        size = path.stat().st_size
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise InvalidSubmission(f"the file cannot be read: {exc.strerror}") from None
+    try:
+        return read_submission(fd, path.name, max_mb)[0]
+    finally:
+        os.close(fd)
+
+
+# Files up to this size are parsed in one piece (fastest); larger ones are streamed, keeping
+# only the cells' code and the few metadata the grader reads: outputs are never held.
+STREAM_ABOVE_BYTES = 2 << 20
+# However little code it holds, a file above this many times the code limit is not read.
+HARD_CAP_FACTOR = 10
+
+
+def read_submission(fd: int, name: str, max_mb: float = MAX_NOTEBOOK_MB) -> tuple[list[str], list[str]]:
+    """(code cells as plain Python, notes) of the open file `fd`, named `name` for its suffix.
+
+    The limit applies to the code: a notebook with tens of MB of plots is graded on its cells.
+    Raises InvalidSubmission with the reason.
+    """
+    cells, notes = _raw_code_cells(fd, name, max_mb)
+    code = sum(len(c) for c in cells)
+    if code > max_mb * 1024 * 1024:
+        raise InvalidSubmission(f"the submission has {code / 1048576:.1f} MB of code, over the {max_mb:g} MB "
+                                f"limit for the code of one submission")
+    return [_plain_python(cell) for cell in cells], notes
+
+
+def _raw_code_cells(fd: int, name: str, max_mb: float) -> tuple[list[str], list[str]]:
+    try:
+        size = os.fstat(fd).st_size
     except OSError as exc:
         raise InvalidSubmission(f"the file cannot be read: {exc.strerror}") from None
     if size == 0:
         raise InvalidSubmission("the file is empty")
-    if size > max_mb * 1024 * 1024:
-        raise InvalidSubmission(f"the file is {size / 1048576:.1f} MB, over the {max_mb:g} MB limit; "
-                                f"large outputs are the usual cause: clear all outputs and submit again")
-    raw = path.read_bytes()
+    cap = HARD_CAP_FACTOR * max_mb * 1024 * 1024
+    if size > cap:
+        raise InvalidSubmission(f"the file is {size / 1048576:.1f} MB, over the {cap / 1048576:g} MB that are read "
+                                f"at all; large outputs are the usual cause: clear all outputs and submit again")
+    python = name.lower().endswith(".py")
+    if size > STREAM_ABOVE_BYTES and not python:
+        return _streamed_notebook(fd, size)
+    raw = _read_all(fd, size)
     if b"\x00" in raw[:8192]:
         raise InvalidSubmission("the file is binary, not a notebook or Python source")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidSubmission(f"the file is not UTF-8 text (bad byte at position {exc.start})") from None
-    if path.suffix.lower() == ".py":
-        return _split_python(text)
+    if python:
+        return _split_python(text), []
     if not text.strip():
         raise InvalidSubmission("the file contains only whitespace")
     try:
@@ -137,6 +172,88 @@ def _raw_code_cells(path: Path, max_mb: float) -> list[str]:
     except json.JSONDecodeError as exc:
         raise InvalidSubmission(f"the notebook is not valid JSON (line {exc.lineno}, column {exc.colno}: "
                                 f"{exc.msg}); it may have been edited in a text editor or cut short") from None
+    except RecursionError:
+        raise InvalidSubmission("the notebook is nested too deeply to be a notebook") from None
     if not isinstance(data, dict):
         raise InvalidSubmission("the file is JSON but not a Jupyter notebook")
-    return _notebook_cells(data)
+    return _notebook_cells(data), []
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    chunks, got = [], 0
+    while got <= size:
+        chunk = os.pread(fd, min(1 << 22, size + 1 - got), got)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _streamed_notebook(fd: int, size: int) -> tuple[list[str], list[str]]:
+    head = os.pread(fd, 8192, 0)
+    if b"\x00" in head:
+        raise InvalidSubmission("the file is binary, not a notebook or Python source")
+    with os.fdopen(os.dup(fd), "rb") as handle:
+        if head.startswith(b"\xef\xbb\xbf"):
+            handle.seek(3)
+        try:
+            data = _without_outputs(handle)
+        except (ijson.JSONError, UnicodeDecodeError, ValueError) as exc:
+            raise InvalidSubmission(f"the notebook is not valid JSON ({exc}); it may have been edited in a text "
+                                    f"editor or cut short") from None
+    if not isinstance(data, dict):
+        raise InvalidSubmission("the file is JSON but not a Jupyter notebook")
+    note = (f"the notebook is {size / 1048576:.1f} MB, mostly outputs; outputs are never needed for grading "
+            f"and were ignored")
+    return _notebook_cells(data), [note]
+
+
+_SKIPPED = {"outputs", "attachments"}
+
+
+def _without_outputs(handle):
+    """The notebook's JSON as Python values, with every cell's outputs and attachments left out."""
+    stack: list = []
+    keys: list = []
+    pending = False   # the next value is a skipped one
+    depth = 0         # nesting inside a skipped value
+    result = None
+    for _, event, value in ijson.parse(handle, use_float=True):
+        if pending or depth:
+            pending = False
+            if event in ("start_map", "start_array"):
+                depth += 1
+            elif event in ("end_map", "end_array"):
+                depth -= 1
+            continue
+        if event == "map_key":
+            keys[-1] = value
+            pending = value in _SKIPPED and len(stack) >= 3  # a cell's outputs, never the notebook's own keys
+            continue
+        if event in ("start_map", "start_array"):
+            container = {} if event == "start_map" else []
+            _attach(stack, keys, container)
+            stack.append(container)
+            keys.append(None)
+            continue
+        if event in ("end_map", "end_array"):
+            done = stack.pop()
+            keys.pop()
+            if not stack:
+                result = done
+            continue
+        if not stack:
+            return value
+        _attach(stack, keys, value)
+    return result
+
+
+def _attach(stack: list, keys: list, value) -> None:
+    if not stack:
+        return
+    parent = stack[-1]
+    if isinstance(parent, list):
+        parent.append(value)
+    else:
+        parent[keys[-1]] = value

@@ -40,6 +40,40 @@ def install_plotting_stubs() -> None:
         sys.modules[name] = module
 
 
+# The grader's own stages next to student code: never importable by a submission.
+GRADER_MODULES = ("autograder.course", "autograder.grading", "autograder.authoring", "autograder.reports",
+                  "autograder.cli")
+
+
+class _Refused(ImportError):
+    pass
+
+
+class _ImportGuard:
+    """First on sys.meta_path: a forbidden module fails with a message that says so, and no path."""
+
+    def __init__(self, forbidden: list[str]):
+        self.forbidden = tuple(forbidden)
+
+    def find_spec(self, name, path=None, target=None):
+        for banned in self.forbidden:
+            if name == banned or name.startswith(banned + "."):
+                raise _Refused(f"`import {name}` is not allowed while grading: the course's reference code and "
+                               f"the grader itself are not available to submissions", name=name)
+        return None
+
+    def invalidate_caches(self):
+        pass
+
+
+def install_import_guard(forbidden: list[str]) -> None:
+    names = [n for n in (*GRADER_MODULES, *forbidden) if isinstance(n, str) and n]
+    for name in list(sys.modules):
+        if any(name == n or name.startswith(n + ".") for n in names):
+            del sys.modules[name]
+    sys.meta_path.insert(0, _ImportGuard(names))
+
+
 class GradingShell:
     """What `get_ipython()` returns while grading: magics and shell escapes are recorded, not run."""
 

@@ -1,7 +1,8 @@
-"""Supervising one submission from the warm worker: sandbox it, watch it, report how it ended.
+"""Supervising one submission: sandbox it, watch it, report how it ended.
 
-Runs in the zygote itself. The child is cloned straight into new namespaces, reads the
-submission while it is still trusted, isolates itself, and only then runs student code.
+Runs in the per-submission process (engine/submission.py). Each sandboxed child is cloned
+straight into new namespaces and takes on its isolation in one ordered sequence of steps,
+each reporting whether it took effect, before any student code runs.
 """
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ from pathlib import Path
 from . import wire
 from .child import run_child
 from .deadline import BlobStream
-from .source import InvalidSubmission, read_code_cells
 
 try:
     from autograder.sandbox.landlock import restrict_filesystem
     from autograder.sandbox.limits import Limits, apply_rlimits
+    from autograder.sandbox.mounts import DEVICES, landlock_readable, mount_submission_fs, work_folder
     from autograder.sandbox.namespaces import fork_into_namespaces
-    from autograder.sandbox.privileges import (drop_privileges, empty_workdir, prepare_workdir, remove_workdir,
-                                      sandbox_uid)
+    from autograder.sandbox.privileges import (close_inherited_fds, drop_privileges, prepare_workdir,
+                                               remove_tree, sandbox_uid)
     SANDBOX = True
 except ImportError:  # grading still works, unisolated, where the sandbox cannot be imported
     SANDBOX = False
@@ -30,47 +31,61 @@ except ImportError:  # grading still works, unisolated, where the sandbox cannot
 MAX_RELAY_BYTES = 256 << 20
 
 
-def _isolate(job: dict, workdir: Path, uid: int) -> list[str]:
-    """Limits, identity, filesystem view and environment, before any student code runs."""
-    active = []
-    if SANDBOX:
-        applied = apply_rlimits(Limits(**job["limits"]))
-        if applied:
-            active.append("rlimits: " + ", ".join(applied))
-        if drop_privileges(uid, uid):
-            active.append(f"separate uid {uid}")
-        if restrict_filesystem(read_write=[workdir, Path("/dev/null")], read_only=[Path("/dev/urandom")]):
-            active.append("landlock: only its private working directory is visible")
+def _isolate(job: dict, spaces: list[str], folder: Path | None, uid: int, out_fd: int,
+             rooted: bool) -> tuple[list[str], Path]:
+    """Every protection, in order, before any student code runs: (what took effect, work folder)."""
+    active = ["namespaces: " + ", ".join(spaces)] if spaces else []
+    if not SANDBOX:
+        return active, Path(os.getcwd())
+    own_pids = "pid" in spaces and os.getpid() == 1
+    disk_mb, files = job["limits"].get("max_disk_mb", 256), job["limits"].get("max_files", 10000)
+    # 1. File system: the minimal root of the worker plus a fresh tmpfs of this child's own.
+    workdir = work_folder() if rooted else folder
+    mounted = mount_submission_fs(uid, disk_mb, files, own_pids, job.get("hide", []), workdir) if "mnt" in spaces \
+        else []
+    if rooted and not mounted:
+        raise OSError("the sandbox's private file system could not be mounted")
+    if rooted:
+        active.append("minimal root: interpreter, libraries and sandbox code read-only; no host /tmp, /home, "
+                      "sockets, course or other submissions")
+    active += mounted
+    if mounted:
+        workdir = Path(".") if not rooted else workdir  # its host path may now lie under the private /tmp
+    else:
+        os.chdir(workdir)
+    # 2. Resource limits (they read this process's size, so before anything is closed).
+    limits = {k: v for k, v in job["limits"].items() if k in Limits.__dataclass_fields__}
+    applied = apply_rlimits(Limits(**limits))
+    if applied:
+        active.append("rlimits: " + ", ".join(applied))
+    # 3. Nothing inherited but the channel to the supervisor.
+    close_inherited_fds(keep=[0, 1, 2, out_fd])
+    # 4. Identity (what Landlock will allow is listed first: the libraries may be unreadable after).
+    readable = landlock_readable(rooted, job.get("hide", []))
+    if drop_privileges(uid, uid):
+        active.append(f"separate uid {uid}")
+    # 5. Landlock, defence in depth: reads of the libraries only, writes of the work folder only.
+    if restrict_filesystem(read_write=[workdir, Path("/dev/null")],
+                           read_only=readable + [d for d in DEVICES if d.name != "null"]):
+        active.append("landlock: reads only the libraries, writes only its work folder")
+    # 6. Environment.
     os.environ.clear()
-    return active
+    return active, workdir
 
 
-# Files up to this size are read by the worker itself, before the sandbox is cloned: parsing
-# costs several times less there than in a fresh child paying copy-on-write faults. Larger
-# ones are read by the child, so a huge file never bloats the long-lived worker.
-READ_IN_WORKER_BYTES = 1 << 20
-
-
-def _read(job: dict) -> list[str] | str:
-    """The submission's cells, or the reason it cannot be graded."""
-    try:
-        return read_code_cells(Path(job["path"]), job.get("max_notebook_mb", 20))
-    except InvalidSubmission as exc:
-        return str(exc)
-
-
-def _child(job: dict, arrays: dict, out_fd: int, workdir: Path, uid: int, spaces: list[str],
-           cells: list[str] | None) -> None:
+def _child(job: dict, arrays: dict, out_fd: int, folder: Path | None, uid: int, spaces: list[str],
+           cells: list[str], rooted: bool) -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    cells = _read(job) if cells is None else cells
-    if isinstance(cells, str):
-        wire.write_blob(out_fd, wire.encode({"kind": "invalid", "error": cells}))
+    if devnull > 2:
+        os.close(devnull)
+    try:
+        protections, _ = _isolate(job, spaces, folder, uid, out_fd, rooted)
+    except Exception as exc:  # nothing of the submission has run: a fault of the sandbox itself
+        wire.write_blob(out_fd, wire.encode({"kind": "broken", "error": f"{type(exc).__name__}: {exc}"}))
         return
-    os.chdir(workdir)
-    protections = (["namespaces: " + ", ".join(spaces)] if spaces else []) + _isolate(job, workdir, uid)
-    run_child(job, arrays, cells, out_fd, protections)
+    run_child(job, arrays, cells, out_fd, protections, own_pid_namespace="pid" in spaces and os.getpid() == 1)
 
 
 # After the cells ran, each layer's message must come within its time plus this margin, or
@@ -96,39 +111,20 @@ class Attempt:
         return {m.get("layer") for m in self.metas if m.get("kind") == "layer"}
 
 
-_workdirs: dict[int, Path] = {}
-
-
-def _workdir(uid: int) -> Path:
-    """This worker's private directory, emptied between submissions, recreated if tampered with."""
-    path = _workdirs.get(uid)
-    if path is not None and empty_workdir(path, uid):
-        return path
-    if path is not None:
-        remove_workdir(path)
-    path = _workdirs[uid] = prepare_workdir(uid, uid)
-    return path
-
-
-def release_workdirs() -> None:
-    for path in _workdirs.values():
-        remove_workdir(path)
-    _workdirs.clear()
-
-
-def _run(job: dict, arrays: dict, deadline: float, cells: list[str] | None) -> Attempt:
-    if SANDBOX:
-        uid = sandbox_uid(job.get("worker", 0))
-        workdir = _workdir(uid)
-    else:
-        uid, workdir = None, Path(os.getcwd())
+def _run(job: dict, arrays: dict, deadline: float, cells: list[str], rooted: bool) -> tuple[Attempt, bool]:
+    """One sandboxed child from clone to reaping; (how it ended, whether its files are gone)."""
+    uid = sandbox_uid(job.get("worker", 0)) if SANDBOX else None
+    folder = None
+    if SANDBOX and not rooted:  # no minimal root: a fresh folder of its own, covered by a tmpfs where possible
+        folder = prepare_workdir(uid, uid, parent=Path(os.getcwd()))
     read_end, write_end = os.pipe()
     wire.widen_pipe(write_end)
     pid, spaces = fork_into_namespaces() if SANDBOX else (os.fork(), [])
+    own_pids = "pid" in spaces
     if pid == 0:
         os.close(read_end)
         try:
-            _child(job, arrays, write_end, workdir, uid, spaces, cells)
+            _child(job, arrays, write_end, folder, uid, spaces, cells, rooted)
         finally:
             os._exit(0)
     os.close(write_end)
@@ -148,44 +144,54 @@ def _run(job: dict, arrays: dict, deadline: float, cells: list[str] | None) -> A
             break
     if not stream.eof:
         os.kill(pid, signal.SIGKILL)  # PID 1 of its namespace: everything it started dies with it
+    if not own_pids:
+        _end_group(pid)
     _, status = os.waitpid(pid, 0)
     os.close(read_end)
-    if SANDBOX and not empty_workdir(workdir, uid):  # nothing of this student lingers for the next
-        remove_workdir(workdir)
-        _workdirs.pop(uid, None)
-    return Attempt(blobs, metas, status, stream.eof, stream.overflow, stalled)
+    # With a tmpfs the files vanished with the child's mount namespace; only a plain folder is removed.
+    clean = folder is None or remove_tree(folder)
+    return Attempt(blobs, metas, status, stream.eof, stream.overflow, stalled), clean
 
 
-def supervise(job: dict, arrays: dict, out_fd: int) -> None:
+def _end_group(pid: int) -> None:
+    """Without a pid namespace: the process group the child made for its cells (its own pid).
+
+    Called before the child is reaped, so that id cannot yet belong to anyone else.
+    """
+    try:
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # the child is gone, not yet reaped
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def supervise(job: dict, arrays: dict, cells: list[str] | str, out_fd: int, rooted: bool) -> bool:
     """Grade one submission and write the summary plus the child's messages to out_fd.
 
-    The first run probes the layers in the child itself. If it hangs or dies in a layer, the
-    layers not yet reported are graded again in a run that gives every layer a process of
-    its own, so one bad layer still costs only itself.
+    `cells` is the submission's code, or the reason it cannot be graded. The first run probes
+    the layers in the child itself. If it hangs or dies in a layer, the layers not yet
+    reported are graded again in a run that gives every layer a process of its own, so one
+    bad layer still costs only itself. Returns False when a submission's files could not be
+    removed (the worker is then replaced).
     """
     started = time.monotonic()
     deadline = started + job["timeout"]
     summary = {"status": "graded", "error": None}
-    try:
-        small = os.stat(job["path"]).st_size <= READ_IN_WORKER_BYTES
-    except OSError:
-        small = True  # _read says what is wrong with the file
-    cells = _read(job) if small else None
     if isinstance(cells, str):
         summary.update(status="invalid", error=cells)
         _emit(out_fd, summary, [], started)
-        return
-    first = _run(job, arrays, deadline, cells)
+        return True
+    first, clean = _run(job, arrays, deadline, cells, rooted)
     kinds = first.kinds()
-    if kinds[:1] == ["invalid"]:
-        summary.update(status="invalid", error=str(first.metas[0].get("error")))
+    if kinds[:1] == ["broken"]:
+        summary.update(status="crashed", error=f"the sandbox could not be prepared: {first.metas[0].get('error')}")
         _emit(out_fd, summary, [], started)
-        return
+        return False
     final, blobs = first, list(first.blobs)
     missing = [layer for layer in job["layers"] if layer["name"] not in first.layers_reported()]
     if "done" not in kinds and "cells" in kinds and missing and not first.overflow \
-            and time.monotonic() < deadline:
-        retry = _run({**job, "careful": True, "layers": missing}, arrays, deadline, cells)
+            and time.monotonic() < deadline and clean:
+        retry, clean = _run({**job, "careful": True, "layers": missing}, arrays, deadline, cells, rooted)
         blobs += [b for b, m in zip(retry.blobs, retry.metas) if m.get("kind") in ("layer", "done")]
         final = retry
     finished = _meta(blobs[-1]).get("kind") == "done" if blobs else False
@@ -200,6 +206,7 @@ def supervise(job: dict, arrays: dict, out_fd: int) -> None:
     elif not finished:
         summary.update(status="crashed", error=_crash_message(final.status, final.blobs))
     _emit(out_fd, summary, blobs, started)
+    return clean
 
 
 def _meta(blob: bytes) -> dict:

@@ -41,6 +41,8 @@ class GradeOptions:
     max_processes: int | None = None
     max_file_mb: int | None = None
     max_open_files: int | None = None
+    max_disk_mb: int | None = None
+    max_files: int | None = None
     show_progress: bool | None = None
     single: bool = False            # grade exactly one submission (Gradescope runs one at a time)
     due_dates: dict[str, datetime | None] | None = None   # per student, from a platform; else course.yaml's
@@ -53,6 +55,8 @@ def _limits(course: Course, options: GradeOptions) -> tuple[dict, dict]:
               "max_processes": options.max_processes or g.max_processes,
               "max_file_mb": options.max_file_mb or g.max_file_mb,
               "max_open_files": options.max_open_files or g.max_open_files,
+              "max_disk_mb": options.max_disk_mb or g.max_disk_mb,
+              "max_files": options.max_files or g.max_files,
               "cpu_seconds": int(timeout) + 1}
     # One slow cell or layer must leave time for the rest of the submission.
     timeouts = {"timeout": timeout, "layer_timeout": min(g.layer_timeout, timeout / 4),
@@ -125,7 +129,8 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
                 assignment = options.assignment or (sub.assignment_hint if sub.assignment_hint in known else None)
                 plan = plan_submission(layers_for(course, specs, assignment),
                                        course.grading.seed ^ run_seed, sub.student)
-                job, arrays = job_for(plan, str(sub.path.resolve()), course, limits, timeouts)
+                job, arrays = job_for(plan, str(sub.path), course, limits, timeouts)
+                job.update(sub.location())
                 in_flight[key] = (sub, assignment, plan)
                 pool.submit(key, job, arrays, reply_expectation(plan))
             if not in_flight:

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.errors import ToolError
+from autograder.sandbox.open_beneath import describe_open_error, open_beneath
 
 SUFFIXES = {".ipynb", ".py"}
 SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git", ".venv", "node_modules"}
@@ -16,18 +18,38 @@ class Submission:
     student: str
     path: Path
     assignment_hint: str | None   # the <assignment> folder of nbgrader's layout, if any
+    root: Path | None = None      # the folder it was found in: it is opened beneath it, never by path
+
+    def location(self) -> dict:
+        """Where the grader opens it: beneath root, without following any link."""
+        root = self.root if self.root is not None else self.path.parent
+        return {"root": str(root), "relpath": os.path.relpath(self.path, root)}
 
     def fingerprint(self) -> str:
         """Identifies this exact file content, so --resume regrades a file that changed."""
+        where = self.location()
         try:
-            digest = hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
+            fd = open_beneath(where["root"], where["relpath"])
+        except OSError as exc:
+            return f"{self.path}:{describe_open_error(exc)}"
+        digest = hashlib.sha256()
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
         except OSError:
-            digest = "unreadable"
-        return f"{self.path}:{digest}"
+            return f"{self.path}:unreadable"
+        return f"{self.path}:{digest.hexdigest()[:16]}"
 
 
 def _walk(folder: Path):
+    """Submitted files beneath folder. Linked folders are not entered; a linked file is listed
+    so that it is reported, but never read (see sandbox/open_beneath.py)."""
     for path in sorted(folder.iterdir()):
+        if path.is_symlink():
+            if path.suffix.lower() in SUFFIXES and not path.name.startswith("."):
+                yield path
+            continue
         if path.is_dir():
             if path.name in SKIP_DIRS or path.name.startswith("."):
                 continue
@@ -48,17 +70,17 @@ def _identify(path: Path) -> tuple[str, str | None]:
 def find_submissions(paths: list[Path], assignment: str | None = None, known: set[str] = frozenset()) -> list[Submission]:
     """Every submission under paths; with an assignment, nbgrader-layout files of other course
     assignments are left out (a class folder holds every assignment's submissions)."""
-    files: list[Path] = []
+    files: list[tuple[Path, Path]] = []
     for path in paths:
         if path.is_dir():
-            files.extend(_walk(path))
-        elif path.is_file():
-            files.append(path)
+            files.extend((file, path) for file in _walk(path))
+        elif path.is_file() or path.is_symlink():
+            files.append((path, path.parent))
         else:
             raise ToolError(f"{path}: no such file or folder")
     found: list[Submission] = []
     seen: dict[str, int] = {}
-    for file in dict.fromkeys(files):  # keeps order, drops repeats
+    for file, root in dict.fromkeys(files):  # keeps order, drops repeats
         student, hint = _identify(file)
         if assignment and hint in known and hint != assignment:
             continue
@@ -66,7 +88,7 @@ def find_submissions(paths: list[Path], assignment: str | None = None, known: se
             seen[student] += 1
             student = f"{student}-{file.stem}" if f"{student}-{file.stem}" not in seen else f"{student}-{seen[student]}"
         seen.setdefault(student, 0)
-        found.append(Submission(student, file, hint))
+        found.append(Submission(student, file, hint, root))
     if not found:
         shown = ", ".join(str(p) for p in paths)
         which = f" for assignment {assignment}" if assignment else ""

@@ -4,6 +4,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import os
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -127,6 +129,17 @@ def job_for(plan: SubmissionPlan, path: str, course: Course, limits: dict, timeo
             "cases": case_meta,
         })
     grading = course.grading
-    job = {"path": path, "layers": layers, "helpers": helpers_source(course), "h": grading.numerical_step,
-           "limits": limits, **timeouts}
+    job = {"path": path, "name": os.path.basename(path), "layers": layers, "helpers": helpers_source(course),
+           "h": grading.numerical_step, "limits": limits, **timeouts,
+           "hide": hidden_paths(course), "forbidden_modules": [course.data.reference.split(".")[0]]}
     return job, arrays
+
+
+@functools.cache
+def _hidden(root: str, package: str) -> list[str]:
+    return sorted({root, package, os.path.realpath(root), os.path.realpath(package)})
+
+
+def hidden_paths(course: Course) -> list[str]:
+    """What a sandbox must not see even where its view of the file system contains it."""
+    return _hidden(str(course.root.absolute()), str(Path(course.reference.__file__).absolute().parent))

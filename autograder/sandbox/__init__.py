@@ -5,12 +5,15 @@ separate uid, Landlock), never raises, and reports what took effect, so the
 grader can say exactly which protections were active. The order in the
 sandboxed child matters:
 
-1. ``enter_namespaces()`` in the supervisor, then fork (the child is PID 1);
-2. ``apply_rlimits(limits)`` in the child;
-3. ``drop_privileges(uid, gid)`` (everything the student code needs must be
-   imported before this, the interpreter's files may be unreadable after);
-4. ``restrict_filesystem(read_write=[workdir], read_only=[...])``;
-5. run the student code.
+0. once per warm worker: ``enter_minimal_root(plan_root(...))`` (mounts.py);
+1. ``fork_into_namespaces()`` in the per-submission supervisor (the child is
+   PID 1 of new pid, net, ipc, uts and mount namespaces);
+2. ``mount_submission_fs(...)``: its own tmpfs as work folder and /tmp;
+3. ``apply_rlimits(limits)``;
+4. ``close_inherited_fds(...)``, then ``drop_privileges(uid, gid)`` (what
+   Landlock will allow is listed before: the libraries may be unreadable after);
+5. ``restrict_filesystem(read_write=[workdir], read_only=landlock_readable(...))``;
+6. run the student code.
 """
 from .landlock import landlock_abi, restrict_filesystem
 from .limits import Limits, apply_rlimits

@@ -53,6 +53,9 @@ CONSEQUENCES = {
     "file size limit": "a submission can fill the disk",
     "open files limit": "a submission can exhaust file descriptors",
     "CPU time limit": "only the wall-clock timeout stops a busy loop",
+    "minimal root": "student code can see the host's files, metadata and UNIX sockets that Landlock does not cover "
+                    "(stat, readlink, connect), and its disk use is not bounded by a tmpfs",
+    "standard library imports": "correct code that imports these modules loses points",
 }
 
 
@@ -376,6 +379,9 @@ def run_doctor(limits: Limits | None = None) -> list[Protection]:
         protections.append(_uid_check(tmp))
         protections += _landlock_checks(workdir, outside, port)
         protections += _rlimit_checks(limits, workdir)
+        from .doctor_view import view_checks
+
+        protections += view_checks(DOCTOR_UID)
         return protections
     finally:
         listener.close()

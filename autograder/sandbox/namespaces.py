@@ -14,6 +14,7 @@ import ctypes
 import os
 import signal
 
+CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
@@ -24,6 +25,7 @@ NAMESPACES: dict[str, int] = {
     "pid": CLONE_NEWPID,
     "ipc": CLONE_NEWIPC,
     "uts": CLONE_NEWUTS,
+    "mnt": CLONE_NEWNS,
 }
 
 SANDBOX_HOSTNAME = b"sandbox"
@@ -124,12 +126,13 @@ def _raw_clone(flags: int) -> int:
 
 
 def fork_into_namespaces() -> tuple[int, list[str]]:
-    """Fork a child that is PID 1 of fresh pid, net, ipc and uts namespaces.
+    """Fork a child that is PID 1 of fresh pid, net, ipc, uts and mount namespaces.
 
     Unlike unshare, this leaves the caller where it was, so a long-lived worker can do it
     for every submission without a throw-away process in between. Falls back to a plain
-    fork in which the child unshares what it still can. Returns (pid, namespaces entered),
-    the list being meaningful in the child only.
+    fork in which the child unshares what it still can. Returns (pid, namespaces entered):
+    in the child what it entered, in the parent what it knows the child entered ([] after
+    the fallback, where only the child knows).
     """
     wanted = 0
     for flag in NAMESPACES.values():
@@ -139,7 +142,7 @@ def fork_into_namespaces() -> tuple[int, list[str]]:
         _set_hostname()
         return 0, list(NAMESPACES)
     if pid > 0:
-        return pid, []
+        return pid, list(NAMESPACES)
     pid = os.fork()
     if pid == 0:
         return 0, [n for n in enter_namespaces() if n != "pid"]  # pid would only apply to its children

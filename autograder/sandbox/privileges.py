@@ -73,32 +73,6 @@ def prepare_workdir(uid: int, gid: int, parent: Path | None = None) -> Path:
     return path
 
 
-def empty_workdir(path: Path, uid: int) -> bool:
-    """Clear a work directory for the next submission of the same worker; False if unusable.
-
-    Reusing the directory spares a mkdir, chown and rmdir per submission. It is only reused
-    when it is still a real directory (not a symlink), private (0700) and, as root, owned by
-    the sandbox uid; anything the submission left inside is deleted without following links.
-    """
-    try:
-        info = os.lstat(path)
-        if not stat.S_ISDIR(info.st_mode) or stat.S_IMODE(info.st_mode) != 0o700:
-            return False
-        if os.geteuid() == 0 and info.st_uid != uid:
-            return False
-        with os.scandir(path) as entries:
-            leftovers = list(entries)
-        for entry in leftovers:
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
-            else:
-                os.unlink(entry.path)
-        with os.scandir(path) as entries:
-            return next(entries, None) is None
-    except OSError:
-        return False
-
-
 def remove_workdir(path: Path) -> None:
     """Delete a work directory and everything the submission left in it.
 
@@ -124,3 +98,70 @@ def remove_workdir(path: Path) -> None:
             shutil.rmtree(path, onerror=_retry_writable)
     except OSError:
         pass
+
+
+def close_inherited_fds(keep: list[int]) -> None:
+    """Close every descriptor but `keep`: the worker's sockets and folders stay out of reach."""
+    highest = 1 << 16
+    try:
+        highest = os.sysconf("SC_OPEN_MAX")
+    except (OSError, ValueError):
+        pass
+    low = 0
+    for fd in sorted(set(keep)) + [highest]:
+        if fd > low:
+            os.closerange(low, fd)
+        low = fd + 1
+
+
+def remove_tree(path: Path) -> bool:
+    """Delete a folder a submission wrote, without recursion and without following links.
+
+    Used only where no tmpfs could be mounted. Works on directory descriptors, depth first
+    with an explicit stack, so any depth of nesting costs memory, not the interpreter's
+    stack. False if anything is left.
+    """
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        top = os.open(path, flags)
+    except OSError:
+        return not os.path.lexists(path)
+    stack = [(top, None)]  # (dir fd, name of this dir in its parent)
+    try:
+        while stack:
+            fd, _ = stack[-1]
+            try:
+                os.fchmod(fd, 0o700)
+            except OSError:
+                pass
+            descended = False
+            with os.scandir(fd) as entries:
+                names = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+            for name, is_dir in names:
+                if is_dir:
+                    try:
+                        child = os.open(name, flags, dir_fd=fd)
+                    except OSError:
+                        continue
+                    stack.append((child, name))
+                    descended = True
+                    break
+                try:
+                    os.unlink(name, dir_fd=fd)
+                except FileNotFoundError:
+                    pass
+            if descended:
+                continue
+            _, name = stack.pop()
+            os.close(fd)
+            if stack:
+                os.rmdir(name, dir_fd=stack[-1][0])
+        os.rmdir(path)
+        return True
+    except OSError:
+        for fd, _ in stack:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        return False

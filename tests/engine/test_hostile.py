@@ -245,8 +245,22 @@ def test_broken_files_get_clear_errors_and_the_rest_is_graded(grade, tmp_path):
     }
     results = grade(sources)
     expect = {"notjson": "not valid JSON", "empty": "empty", "notnotebook": "not a Jupyter notebook",
-              "old": "too old", "binary": "binary", "huge": "MB limit"}
+              "old": "too old", "binary": "binary"}
     for name, words in expect.items():
         assert results[name]["status"] == "invalid", name
         assert words in results[name]["error"], (name, results[name]["error"])
     assert full(results["good"], "Relu")
+    # 30 MB of outputs: graded on its code, with a note that the outputs were ignored.
+    assert results["huge"]["status"] == "graded" and full(results["huge"], "Relu"), results["huge"]["error"]
+    assert any("outputs" in n and "ignored" in n for n in results["huge"]["notes"]), results["huge"]["notes"]
+
+
+def test_a_notebook_with_more_code_than_the_limit_is_refused(grade):
+    import json
+    code = RELU + "\n" + "#" * (21 * 1024 * 1024) + "\n"
+    big = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+           "cells": [{"cell_type": "code", "metadata": {}, "source": code, "execution_count": 1, "outputs": []}]}
+    results = grade({"bigcode.ipynb": json.dumps(big), "fine": RELU})
+    assert results["bigcode"]["status"] == "invalid"
+    assert "MB of code, over the 20 MB limit" in results["bigcode"]["error"]
+    assert full(results["fine"], "Relu")
