@@ -55,7 +55,7 @@ class Hello(_Strict):
 class CellError(_Strict):
     cell: int = Field(ge=1, le=10 ** 7)
     error: Text
-    kind: Literal["timeout", "memory"] | None = None
+    kind: Literal["timeout", "memory", "disk"] | None = None
 
 
 class Cells(_Strict):

@@ -303,14 +303,14 @@ def test_long_texts_are_cut_not_refused(course, honest):
     assert len(result["notes"][0]) < messages.MAX_TEXT + 100
 
 
-def _reference_reply(spec, seed=3):
+def _reference_reply(spec, course, seed=3):
     """The plan of one layer and what an honest child sends for it (the reference class as the answer)."""
     from autograder.engine.child import _arrays_of
     from autograder.engine.probes import LayerProbe
     from autograder.grading.plan import SubmissionPlan, job_for, plan_layer
 
     plan = SubmissionPlan(seed, [plan_layer(spec, np.random.default_rng(seed))])
-    job, arrays = job_for(plan, "x.py", _Course(), {}, {})
+    job, arrays = job_for(plan, "x.py", course, {}, {})
     layer = job["layers"][0]
     meta, out = LayerProbe(spec.cls, layer, _arrays_of(layer, arrays), [], 1e-5).run()
     blobs = [wire.encode({"kind": "hello", "protections": []}),
@@ -319,14 +319,7 @@ def _reference_reply(spec, seed=3):
     return plan, blobs
 
 
-class _Course:
-    """job_for reads only the grading step and the helpers of a course."""
-    class grading:
-        numerical_step = 1e-5
-    reference = None
-
-
-def test_the_byte_budget_follows_the_plan(specs, monkeypatch):
+def test_the_byte_budget_follows_the_plan(course, specs, monkeypatch):
     """Larger layers get a larger budget: a layer sending over a megabyte per case still fits, and
     the budget stays far below a flat cap."""
     import dataclasses
@@ -336,10 +329,10 @@ def test_the_byte_budget_follows_the_plan(specs, monkeypatch):
 
     monkeypatch.setattr(plan_module, "helpers_source", lambda course: "")
     affine = specs["Affine"]
-    small_plan, small_reply = _reference_reply(affine)
+    small_plan, small_reply = _reference_reply(affine, course)
     big_case = dataclasses.replace(affine.cases[0], shapes={"x": (16, 16), "W": (16, 12), "b": (12,)})
     big = dataclasses.replace(affine, cases=(big_case, affine.cases[1]))
-    big_plan, big_reply = _reference_reply(big)
+    big_plan, big_reply = _reference_reply(big, course)
     small, large = reply_expectation(small_plan), reply_expectation(big_plan)
     sent = sum(map(len, big_reply))
     print(f"sent {sent / 2 ** 20:.2f} MB, budget {large.max_bytes / 2 ** 20:.1f} MB (small plan {small.max_bytes / 2 ** 20:.1f} MB)")
