@@ -19,12 +19,14 @@ class LayerPlan:
     spec: LayerSpec
     cases: list[CaseValues]
     expected: list[Expected | np.ndarray]   # Expected for backward cases, the output for forward-only
-    state: CaseValues                       # a second draw with case 0's shapes, for the state tests
+    state: CaseValues                       # a second draw with the state case's shapes, own parameters
+    state_expected: Expected
     # Per case index: argument -> unit directions (k, *shape) for a directional numerical check.
-    # The first backward case gets a full numerical gradient instead (no entry here).
+    # The first numerically checked case gets a full numerical gradient instead (no entry here).
     directions: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
-
-
+    # One instance through several batch sizes: the inputs of each step and the reference's answers.
+    batch_steps: list[CaseValues] = field(default_factory=list)
+    batch_expected: list[Expected] = field(default_factory=list)
 @dataclass
 class SubmissionPlan:
     seed: int
@@ -37,25 +39,45 @@ def student_seed(run_seed: int, student: str) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
+def _backward_case(spec: LayerSpec, case, rng: np.random.Generator, params=None) -> tuple[CaseValues, Expected]:
+    values = draw_case(spec, case, rng)
+    if params is not None:  # the same instance, so the same parameters
+        values.params = params
+    with_dout(values, spec, reference_forward(spec, values).shape, rng)
+    return values, reference_backward(spec, values)
+
+
+def batch_sizes(spec: LayerSpec) -> list[int]:
+    """The batch sizes one instance sees in turn: the state case's own N, the smallest, then another."""
+    if not spec.batch:
+        return []
+    case = spec.cases[spec.state_case]
+    arg, axis = next(iter(spec.batch.items()))
+    n = case.shapes[arg][axis]
+    return [n, spec.min_batch, n + 2] if n != spec.min_batch else [n, n + 3, n + 1]
+
+
 def plan_layer(spec: LayerSpec, rng: np.random.Generator) -> LayerPlan:
     cases, expected = [], []
     for case in spec.cases:
-        values = draw_case(spec, case, rng)
-        out = reference_forward(spec, values)
         if case.forward_only:
+            values = draw_case(spec, case, rng)
             cases.append(values)
-            expected.append(out)
+            expected.append(reference_forward(spec, values))
             continue
-        with_dout(values, spec, out.shape, rng)
+        values, want = _backward_case(spec, case, rng)
         cases.append(values)
-        expected.append(reference_backward(spec, values))
-    first = next(i for i, c in enumerate(spec.cases) if not c.forward_only)
-    state = draw_case(spec, spec.cases[first], rng)
-    state.params = cases[first].params
-    with_dout(state, spec, reference_forward(spec, state).shape, rng)
+        expected.append(want)
+    base = spec.cases[spec.state_case]
+    state, state_expected = _backward_case(spec, base, rng)
+    steps = []
+    for n in batch_sizes(spec):
+        steps.append(_backward_case(spec, base.resized(spec.batch, n), rng, steps[0][0].params if steps else None))
+    first = spec.first_numerical
     directions = {i: _directions(spec, values, rng) for i, values in enumerate(cases)
-                  if i != first and not values.spec.forward_only}
-    return LayerPlan(spec, cases, expected, state, directions)
+                  if i != first and values.spec.numerically_checked}
+    return LayerPlan(spec, cases, expected, state, state_expected, directions,
+                     [v for v, _ in steps], [e for _, e in steps])
 
 
 DIRECTIONS = 2
@@ -97,6 +119,13 @@ def helpers_source(course: Course) -> str:
     return _helpers_source(course.reference)
 
 
+def _put(arrays: dict, prefix: str, values: CaseValues) -> None:
+    for name, value in {**values.params, **values.inputs}.items():
+        arrays[f"{prefix}/{name}"] = np.asarray(value, dtype=np.float64)
+    if values.dout is not None:
+        arrays[f"{prefix}/dout"] = np.asarray(values.dout, dtype=np.float64)
+
+
 def job_for(plan: SubmissionPlan, path: str, course: Course, limits: dict, timeouts: dict) -> tuple[dict, dict]:
     """What crosses into the sandbox: the inputs only, never the expected values."""
     arrays: dict[str, np.ndarray] = {}
@@ -105,14 +134,12 @@ def job_for(plan: SubmissionPlan, path: str, course: Course, limits: dict, timeo
         spec = lp.spec
         case_meta = []
         for index, values in enumerate(lp.cases):
-            for name, value in {**values.params, **values.inputs}.items():
-                arrays[f"{spec.name}/c{index}/{name}"] = np.asarray(value, dtype=np.float64)
-            if values.dout is not None:
-                arrays[f"{spec.name}/c{index}/dout"] = np.asarray(values.dout, dtype=np.float64)
-            case_meta.append({"forward_only": values.spec.forward_only})
-        for name, value in {**lp.state.params, **lp.state.inputs}.items():
-            arrays[f"{spec.name}/state/{name}"] = np.asarray(value, dtype=np.float64)
-        arrays[f"{spec.name}/state/dout"] = np.asarray(lp.state.dout, dtype=np.float64)
+            _put(arrays, f"{spec.name}/c{index}", values)
+            case_meta.append({"forward_only": values.spec.forward_only, "ints": values.spec.ints,
+                              "numerical": values.spec.numerically_checked})
+        _put(arrays, f"{spec.name}/state", lp.state)
+        for step, values in enumerate(lp.batch_steps):
+            _put(arrays, f"{spec.name}/batch{step}", values)
         for index, by_arg in lp.directions.items():
             for name, v in by_arg.items():
                 arrays[f"{spec.name}/c{index}/dir/{name}"] = v
@@ -125,6 +152,8 @@ def job_for(plan: SubmissionPlan, path: str, course: Course, limits: dict, timeo
             "grad_attrs": {p: list(a) for p, a in spec.grad_attrs.items()},
             "loss": spec.loss,
             "cases": case_meta,
+            "state_case": spec.state_case,
+            "batch_steps": len(lp.batch_steps),
         })
     grading = course.grading
     job = {"path": path, "layers": layers, "helpers": helpers_source(course), "h": grading.numerical_step,
