@@ -12,6 +12,8 @@ import traceback
 
 import numpy as np
 
+from .state_probes import run_state
+
 MAX_ELEMENTS = 1 << 18
 
 
@@ -288,75 +290,10 @@ class LayerProbe:
                 outputs[i, j] = out
         self.out[f"{prefix}/num/{arg or param}"] = outputs if outputs is not None else np.zeros((0, 2))
 
-    def run_state(self):
-        """Instances used the way a network uses them: the answers must depend on the latest input only."""
-        case = f"c{self.layer['state_case']}"
-        params_c, inputs_c = self.case_values(case)
-        dout_c = self.dout_of(case)
-        params, inputs = self.case_values("state")
-        dout = self.dout_of("state")
-
-        def fresh():
-            layer = self.new(params)
-            self.forward(layer, inputs)
-            return self.backward(layer, dout)
-
-        def latest():
-            layer = self.new(params)
-            self.forward(layer, inputs_c)
-            self.forward(layer, inputs)
-            return self.backward(layer, dout)
-
-        def repeat():
-            layer = self.new(params)
-            self.forward(layer, inputs)
-            self.backward(layer, dout)
-            self.forward(layer, inputs)
-            return self.backward(layer, dout)
-
-        def instances():
-            # A.forward, B.forward, B.backward, A.backward: state kept on the class, in a mutable
-            # default argument or in a module global is shared between A and B and shows here.
-            a, b = self.new(params_c), self.new(params)
-            self.forward(a, inputs_c)
-            self.forward(b, inputs)
-            got_b = self.backward(b, dout)
-            got_a = self.backward(a, dout_c)
-            return {**{f"a/{k}": v for k, v in got_a.items()}, **{f"b/{k}": v for k, v in got_b.items()}}
-
-        for key, action in (("state/fresh", fresh), ("state/latest", latest), ("state/repeat", repeat),
-                            ("state/instances", instances)):
-            grads = self.attempt(key, action)
-            for name, value in (grads or {}).items():
-                self.out[f"{key}/{name}"] = value
-        self.run_batches()
-
-    def run_batches(self):
-        """One instance, forward and backward at several batch sizes in turn (N = 1 among them)."""
-        steps = self.layer.get("batch_steps", 0)
-        if not steps:
-            return
-        holder = {}
-        params, _ = self.case_values("batch0")
-        if self.attempt("batch0/out", lambda: holder.setdefault("layer", self.new(params))) is None:
-            return
-        layer = holder["layer"]
-        for step in range(steps):
-            prefix = f"batch{step}"
-            _, inputs = self.case_values(prefix)
-            dout = self.dout_of(prefix)
-            out = self.attempt(f"{prefix}/out", lambda: self.forward(layer, inputs))
-            if out is None:
-                continue
-            self.out[f"{prefix}/out"] = out
-            grads = self.attempt(f"{prefix}/grads", lambda: self.backward(layer, dout))
-            for name, value in (grads or {}).items():
-                self.out[f"{prefix}/grad/{name}"] = value
-
     def run(self) -> tuple[dict, dict]:
         for index, case in enumerate(self.layer["cases"]):
             self.run_case(index, case)
-        self.run_state()
+        run_state(self)
         meta = {"kind": "layer", "layer": self.name, "errors": self.errors, "found_attrs": self.found,
                 "notes": self.notes, "dtypes": self.dtypes, "forward_calls": self.forward_calls}
         return meta, self.out

@@ -1,6 +1,8 @@
 """Grading a class: discover, plan, run in the sandbox pool, judge, record as we go, report."""
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import secrets
@@ -24,6 +26,17 @@ from autograder.reports.write_all import RESULTS_JSON
 from .discover import Submission, choose_one, find_submissions
 
 PROGRESS_FILE = "progress.jsonl"
+
+
+@functools.cache
+def kit_version() -> str:
+    """Changes whenever the grader's own code changes: a resumed run must not mix two batteries."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.relative_to(package).as_posix().encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 @dataclass
@@ -89,6 +102,10 @@ class ProgressLog:
         if first.get("course_version") != header.get("course_version"):
             raise ToolError(f"{self.path}: cannot resume: course.yaml or the reference layers changed since "
                             f"this run started; grade again without --resume")
+        if first.get("kit_version") != header.get("kit_version"):
+            raise ToolError(f"{self.path}: cannot resume: it was graded by another version of the grader "
+                            f"(kit {first.get('kit_version')}, now {header.get('kit_version')}); its tests may "
+                            f"differ, so grade again without --resume")
         header["seed"] = first["seed"]
         kept = [lines[0]]
         offset = len(lines[0]) + 1
@@ -185,6 +202,7 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
     _prepare_out_dir(options.out_dir)
     specs = layer_specs(course)
     header = {"course": course.title, "assignment": options.assignment, "course_version": course.fingerprint,
+              "kit_version": kit_version(),
               "seed": options.seed if options.seed is not None else secrets.randbelow(2 ** 31)}
     log = ProgressLog(options.out_dir / PROGRESS_FILE, header, options.resume)
     run_seed = header["seed"]
@@ -195,7 +213,8 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
     keys = [sub.fingerprint() for sub in submissions]
     pages = dict(zip(keys, feedback_paths({"submissions": [{"student": s.student} for s in submissions]},
                                           options.out_dir)))
-    head = {"course": course.title, "assignment": options.assignment, "seed": run_seed}
+    head = {"course": course.title, "assignment": options.assignment, "seed": run_seed,
+            "kit_version": header["kit_version"]}
     for sub, key in zip(submissions, keys):
         if key in log.done:
             results[key] = log.done[key]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from .diagnosis import label_format_diagnosis, name_mistakes
 from .plan import LayerPlan
 from .state_tests import hygiene_tests
-from .value_tests import backward_tests, degenerate_gradients, forward_tests
+from .value_tests import backward_tests, constant_gradients, degenerate_gradients, forward_tests
 from .verdict import LayerVerdict, TestResult
 
 __all__ = ["LayerVerdict", "TestResult", "judge_layer"]
@@ -45,8 +45,9 @@ def judge_layer(lp: LayerPlan, meta: dict | None, raw: dict, h: float) -> LayerV
     calls = meta.get("forward_calls")
     calls = calls if isinstance(calls, int) and not isinstance(calls, bool) else 0
     forward = forward_tests(lp, raw, errors, dtypes)
-    backward = backward_tests(lp, raw, errors, dtypes, h, calls)
-    honest = set(spec.gradient_names) - degenerate_gradients(lp, raw)
+    constant = constant_gradients(lp, raw)
+    backward = backward_tests(lp, raw, errors, dtypes, h, calls, constant)
+    honest = set(spec.gradient_names) - degenerate_gradients(lp, raw, constant)
     right = _right_everywhere(lp, forward + backward, ("out", *spec.gradient_names))
     hygiene = hygiene_tests(lp, raw, errors, honest, right, any(t.passed for t in forward))
     tests = forward + backward + hygiene

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,7 +12,7 @@ import numpy as np
 from autograder.course.cases import CaseValues, draw_case, with_dout
 from autograder.course.model import Course
 from autograder.course.layerspec import LayerSpec
-from autograder.course.reference import Expected, reference_backward, reference_forward
+from autograder.course.reference import Expected, reference_backward, reference_forward, run_layer
 
 
 @dataclass
@@ -43,18 +44,20 @@ def _backward_case(spec: LayerSpec, case, rng: np.random.Generator, params=None)
     values = draw_case(spec, case, rng)
     if params is not None:  # the same instance, so the same parameters
         values.params = params
-    with_dout(values, spec, reference_forward(spec, values).shape, rng)
-    return values, reference_backward(spec, values)
+    ran = run_layer(spec, values)
+    with_dout(values, spec, np.shape(ran[1]), rng)
+    return values, reference_backward(spec, values, ran)
 
 
 def batch_sizes(spec: LayerSpec) -> list[int]:
-    """The batch sizes one instance sees in turn: the state case's own N, the smallest, then another."""
+    """The batch sizes one instance sees in turn: the state case's own N, then the smallest (or,
+    where that is N itself, a larger one)."""
     if not spec.batch:
         return []
     case = spec.cases[spec.state_case]
     arg, axis = next(iter(spec.batch.items()))
     n = case.shapes[arg][axis]
-    return [n, spec.min_batch, n + 2] if n != spec.min_batch else [n, n + 3, n + 1]
+    return [n, spec.min_batch] if n != spec.min_batch else [n, n + 1]
 
 
 def plan_layer(spec: LayerSpec, rng: np.random.Generator) -> LayerPlan:
@@ -93,7 +96,7 @@ def _directions(spec: LayerSpec, values: CaseValues, rng: np.random.Generator) -
     out = {}
     for name in spec.diff_inputs + spec.params:
         shape = np.shape(values.inputs.get(name, values.params.get(name)))
-        if int(np.prod(shape, dtype=int)) <= 2 * DIRECTIONS:
+        if math.prod(shape) <= 2 * DIRECTIONS:
             continue
         v = rng.standard_normal(size=(DIRECTIONS, *shape))
         out[name] = v / np.linalg.norm(v.reshape(DIRECTIONS, -1), axis=1).reshape((DIRECTIONS,) + (1,) * len(shape))

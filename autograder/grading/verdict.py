@@ -116,6 +116,8 @@ def truncated_text(dtype: str) -> str:
 def same_values(got: np.ndarray | None, want: np.ndarray | None, tolerance: float) -> bool:
     if got is None or want is None or got.shape != want.shape:
         return False
+    if np.array_equal(got, want):  # the common case for a state test: the same computation, bit for bit
+        return True
     if not (np.all(np.isfinite(got)) and np.all(np.isfinite(want))):
         return bool(np.array_equal(got, want, equal_nan=True))
     return relative_error(got, want) <= tolerance

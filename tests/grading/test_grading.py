@@ -198,6 +198,15 @@ def test_resume_continues_without_regrading(course, tmp_path):
     with pytest.raises(ToolError, match="changed since"):
         grade_paths(load_course(changed / "course.yaml"), [folder],
                     GradeOptions(out_dir=out, workers=1, resume=True, show_progress=False))
+    # Nor results of another version of the grader: its tests may differ.
+    assert load_results(out)["kit_version"] == json.loads((out / PROGRESS_FILE).read_text().splitlines()[0])[
+        "header"]["kit_version"]
+    progress = (out / PROGRESS_FILE).read_text().splitlines()
+    header = json.loads(progress[0])
+    header["header"]["kit_version"] = "0" * 16
+    (out / PROGRESS_FILE).write_text("\n".join([json.dumps(header), *progress[1:]]) + "\n")
+    with pytest.raises(ToolError, match="another version of the grader"):
+        grade_paths(course, [folder], GradeOptions(out_dir=out, workers=1, resume=True, show_progress=False))
     assert [s["student"] for s in full] == ["a", "b", "c", "d"]
     assert all(s["score"] == s["max_score"] > 0 and s["tests"][0]["message"] for s in full)
     assert sorted(p.name for p in (out / "feedback").iterdir()) == ["a.html", "b.html", "c.html", "d.html"]
