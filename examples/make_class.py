@@ -438,6 +438,7 @@ MICROGRAD_AFFINE = {
 
             def forward(self, x):
                 self.x = x
+                self.gw, self.gb = 0, 0  # a new step: gradients start from zero
                 return self.w * x + self.b
 
             def backward(self, g):
@@ -447,7 +448,7 @@ MICROGRAD_AFFINE = {
         '''),
     "Affine": src('''
         class Affine:
-            """Gradients accumulate, as in micrograd; zero them before each step."""
+            """Gradients accumulate, as in micrograd; each forward starts a step from zero."""
 
             def __init__(self, W, b):
                 self.W, self.b = W, b
@@ -458,6 +459,7 @@ MICROGRAD_AFFINE = {
                 self.db = np.zeros_like(self.b)
 
             def forward(self, x):
+                self.zero_grad()
                 self.x_shape = x.shape
                 self.x = x.reshape(x.shape[0], -1)
                 return self.x @ self.W + self.b

@@ -47,11 +47,16 @@ def _onehot(c):
     return t
 
 
-def _unstable_loss(c):
+def _unstable_softmax(c):
     with np.errstate(all="ignore"):
         e = np.exp(c.x)
-        y = e / e.sum(axis=1, keepdims=True)
-        return cross_entropy_error(y, c.t)
+        return e / e.sum(axis=1, keepdims=True)
+
+
+def _unstable(c):
+    y = _unstable_softmax(c)
+    with np.errstate(all="ignore"):
+        return {"out": cross_entropy_error(y, c.t), "dx": (y - _onehot(c)) / c.x.shape[0]}
 
 
 MISTAKES = {
@@ -69,6 +74,6 @@ MISTAKES = {
         Mistake("softmax without subtracting the maximum",
                 "large logits made exp overflow: subtract each row's maximum before np.exp "
                 "(softmax is unchanged by that shift).",
-                lambda c: {"out": _unstable_loss(c)}),
+                _unstable),
     ],
 }

@@ -41,8 +41,14 @@ def _describe_case(spec: LayerSpec, case: CaseSpec) -> str:
         else:
             shape = case.shapes[arg]
             parts.append(f"{arg} a scalar" if shape == () else f"{arg} of shape {shape}")
+    if case.ints:
+        parts.append("Python ints" if all(case.shapes[a] == () for a in case.shapes) else "integer arrays")
     if case.scale != 1.0:
         parts.append(f"large values (scale {case.scale:g})")
+    if case.offset:
+        parts.append(f"every value offset by {case.offset:g}")
+    if case.magnitude:
+        parts.append(f"|values| from {case.magnitude[0]:g} to {case.magnitude[1]:g}")
     return ", ".join(parts)
 
 
@@ -62,13 +68,22 @@ def _round_inputs(values) -> None:
     values.inputs = {k: rounded(v) for k, v in values.inputs.items()}
 
 
-def _stable_draw(spec: LayerSpec, case: CaseSpec, rng: np.random.Generator):
+def _as_given(value, ints: bool):
+    """Integer cases are written as ints (Python ints for scalars), as a student's caller passes them."""
+    if not ints or np.asarray(value).dtype.kind not in "f":
+        return value
+    return int(value) if np.ndim(value) == 0 else np.asarray(value).astype(np.int64)
+
+
+def _stable_draw(spec: LayerSpec, case: CaseSpec, rng: np.random.Generator, params=None):
     """Inputs whose reference results are written the same on every machine (see literals.py).
 
     Inputs are rounded before the reference runs, so every machine starts from the same numbers;
     a draw with a result next to a rounding boundary is replaced by the next one."""
     for _ in range(MAX_DRAWS):
         values = draw_case(spec, case, rng)
+        if params is not None:  # the same instance goes on with another batch size
+            values.params = params
         _round_inputs(values)
         out = reference_forward(spec, values)
         expected = None
@@ -76,50 +91,71 @@ def _stable_draw(spec: LayerSpec, case: CaseSpec, rng: np.random.Generator):
             with_dout(values, spec, out.shape, rng)
             values.dout = rounded(values.dout)
             expected = reference_backward(spec, values)
-        results = ([] if case.finite_only else [out]) + (list(expected.grads.values()) if expected else [])
+        results = [out] + (list(expected.grads.values()) if expected else [])
         if all(is_stable(r) for r in results):
             return values, out, expected
     raise ValueError(f"no draw in {MAX_DRAWS} gives results that can be written stably "
                      f"to {INPUT_DIGITS} digits")
 
 
-def _case_literal(spec: LayerSpec, case: CaseSpec, rng: np.random.Generator) -> str:
-    values, out, expected = _stable_draw(spec, case, rng)
+def _case_literal(spec: LayerSpec, case: CaseSpec, rng: np.random.Generator, params=None,
+                  about: str = "") -> tuple[str, dict]:
+    values, out, expected = _stable_draw(spec, case, rng, params)
     ind = " " * 12
-    entries = [f"'about': {_describe_case(spec, case)!r}",
-               f"'params': {_mapping(values.params, ind)}",
-               f"'inputs': {_mapping(values.inputs, ind)}"]
-    if case.finite_only:
-        entries.append(f"'out_shape': {tuple(out.shape)!r}")  # values are not compared here
-    else:
-        entries.append(f"'out': {literal(out, ind + ' ' * 7)}")
+    given = lambda items: {k: _as_given(v, case.ints and k not in spec.labels) for k, v in items.items()}  # noqa: E731
+    entries = [f"'about': {(_describe_case(spec, case) + about)!r}",
+               f"'params': {_mapping(given(values.params), ind)}",
+               f"'inputs': {_mapping(given(values.inputs), ind)}",
+               f"'out': {literal(out, ind + ' ' * 7)}"]
     if expected is not None:
         # A loss layer is the end of the graph: its backward is called as backward(1).
-        dout = "1" if spec.loss else literal(values.dout, ind + " " * 8)
+        dout = "1" if spec.loss else literal(_as_given(values.dout, case.ints), ind + " " * 8)
         entries += [f"'differentiable': {spec.diff_inputs!r}",
                     f"'dout': {dout}",
                     f"'grads': {_mapping(expected.grads, ind)}"]
-    return "        {\n" + "".join(f"{ind}{entry},\n" for entry in entries) + "        }"
+        if not case.numerically_checked:
+            entries.append("'numerical': False")
+    text = "        {\n" + "".join(f"{ind}{entry},\n" for entry in entries) + "        }"
+    return text, values.params
+
+
+def _batch_size(spec: LayerSpec) -> int | None:
+    """The batch size the self-check adds a case for: the smallest one, when it differs."""
+    if not spec.batch:
+        return None
+    arg, axis = next(iter(spec.batch.items()))
+    n = spec.cases[spec.state_case].shapes[arg][axis]
+    return spec.min_batch if spec.min_batch != n else n + 1
 
 
 def layer_check_source(spec: LayerSpec, where: str) -> str:
     """The check cell for one layer: literal cases, expected numbers, one call to check_layer."""
     rng = np.random.default_rng(_seed(spec.name))
     try:
-        cases = [_case_literal(spec, case, rng) for case in spec.cases]
+        drawn = [_case_literal(spec, case, rng) for case in spec.cases]
+        sequence = ""
+        n = _batch_size(spec)
+        if n is not None:
+            base = spec.state_case
+            drawn.append(_case_literal(spec, spec.cases[base].resized(spec.batch, n), rng, drawn[base][1],
+                                       f"; a batch of {n}, the parameters of case {base + 1}"))
+            sequence = f"    sequence={(base, len(drawn) - 1, base)!r},\n"
     except ValueError as exc:
         raise CourseError(f"{where}.cases: {exc}") from None
+    cases = [text for text, _ in drawn]
     tolerance = spec.tolerance
     attrs = ", ".join(f"{p!r}: {tuple(names)!r}" for p, names in spec.grad_attrs.items())
     return (
         f"# Self-check for {spec.name}: run this cell after editing the class above.\n"
-        f"# It compares your layer with known-good numbers, and your backward with numerical\n"
-        f"# gradients of your own forward.\n"
+        f"# It compares your layer with known-good numbers and your backward with numerical\n"
+        f"# gradients of your own forward, then uses the layer as a network does: one instance\n"
+        f"# called again with another batch size, several instances at once.\n"
         f"check_layer(\n"
         f"    {spec.name}, {spec.name!r},\n"
         f"    gradient_attrs={{{attrs}}},\n"
         f"    tolerance={{'forward': {tolerance.forward!r}, 'gradient': {tolerance.gradient!r}, "
         f"'reference': {tolerance.reference!r}}},\n"
+        + sequence +
         f"    cases=[\n" + ",\n".join(cases) + ",\n    ],\n)\n"
         f"print({(spec.name + ': all checks passed')!r})"
     )

@@ -36,7 +36,29 @@ HOW_TO_WORK = """\
 3. Run the check cell right after the layer. It prints `<Layer>: all checks passed`, or stops with
    a message that says what is wrong (a shape, a value, a gradient). The checks need nothing but
    numpy, so they also run outside this notebook.
-4. Before you hand in, restart the kernel and run all cells, so every check sees your final code."""
+4. Before you hand in, restart the kernel and run all cells, so every check sees your final code.
+
+## What the checks and the grader test
+
+Both call your layers the way a network does, and the check cells run the same kinds of tests as
+the grader: output values and shapes; gradients against known-good numbers and against numerical
+gradients of your own `forward`; Python numbers (`forward(100, 2)`, `backward(1)`) and integer
+arrays, which must give exact results; very large inputs where `np.exp` overflows; one instance
+called again with another batch size (N = 1 among them); several instances at once (forward on
+all, then backward on all), so keep every value on `self`, never on the class, in a default
+argument or in a global.
+
+- `backward` runs on a fresh instance exactly as you wrote it: nothing sets your gradient
+  attributes beforehand. `self.dW = ...` is the usual way; `self.dW += ...` is accepted only if
+  your layer sets `self.dW` to zero itself, in `forward`, so every forward and backward starts
+  from zero.
+- Compute in float64, numpy's default. A layer that converts to float32 fails, with a message
+  that says so: float32 keeps about 7 digits, too few to check gradients.
+- Only the grader checks these: `backward` must apply the chain rule, and one that
+  differentiates numerically, by calling `forward` again and again, earns no points for backward;
+  a gradient that is zero, or the same whatever the input, earns nothing; the tests of how a
+  layer keeps its state earn points only once its forward computes the right values. The grader
+  also draws new numbers for every student and every run, and gives partial credit."""
 
 EXAMPLES_NOTE = """
 5. The worked examples at the end build small graphs from your layers: run them once the layers

@@ -77,11 +77,12 @@ def _nested(array: np.ndarray, indent: str) -> str:
 
 
 def literal(value, indent: str = "") -> str:
-    """Python source for a number or an array, to OUTPUT_DIGITS significant digits."""
+    """Python source for a number or an array, to OUTPUT_DIGITS significant digits; scalars are
+    written as Python numbers."""
     if isinstance(value, np.ndarray) and value.ndim > 0:
         prefix = "np.array("
         return prefix + _nested(cleaned(value), indent + " " * len(prefix)) + ")"
     value = np.asarray(value)
     if value.dtype.kind in "iu":
         return repr(int(value))
-    return f"np.float64({number(value)})"
+    return number(value)  # a Python float, as a student's caller passes scalars

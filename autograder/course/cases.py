@@ -23,15 +23,33 @@ class CaseValues:
         return SimpleNamespace(**self.params, **self.inputs, dout=self.dout, out=out)
 
 
-def _draw(distribution: str, shape: tuple[int, ...], rng: np.random.Generator, scale: float):
-    if distribution == "positive":
+def _draw(distribution: str, shape: tuple[int, ...], rng: np.random.Generator, case: CaseSpec):
+    if case.ints:
+        # Small non-zero integers, as in the book's apples (forward(100, 2), backward(1)); never 0,
+        # where Relu's derivative is a matter of convention.
+        if distribution == "positive":
+            values = rng.integers(1, 5, size=shape).astype(np.float64)
+        else:
+            values = rng.choice([-1.0, 1.0], size=shape) * rng.integers(1, 5, size=shape)
+    elif case.magnitude is not None:
+        low, high = case.magnitude
+        values = _balanced_signs(shape, rng) * rng.uniform(low, high, size=shape)
+    elif distribution == "positive":
         values = rng.uniform(0.5, 2.0, size=shape)
     elif distribution == "away_from_zero":
         # Relu's kink at 0 makes a numerical gradient meaningless within h of it.
         values = rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.1, 2.0, size=shape)
     else:
-        values = rng.standard_normal(size=shape) * scale
+        values = rng.standard_normal(size=shape) * case.scale
+    values = values + case.offset
     return np.float64(values) if shape == () else values
+
+
+def _balanced_signs(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Half the entries positive, half negative, shuffled: a stress case reaches both tails on every draw."""
+    size = int(np.prod(shape, dtype=int))
+    signs = np.where(np.arange(size) % 2 == 0, 1.0, -1.0)
+    return rng.permutation(signs).reshape(shape)
 
 
 def _labels(fmt: str, logits, rng: np.random.Generator):
@@ -42,13 +60,14 @@ def _labels(fmt: str, logits, rng: np.random.Generator):
     return np.eye(classes)[index]
 
 
-def draw_case(spec: LayerSpec, case: CaseSpec, rng: np.random.Generator, dout_shape=None) -> CaseValues:
+def draw_case(spec: LayerSpec, case: CaseSpec, rng: np.random.Generator) -> CaseValues:
     """Draw one case. dout is drawn once the output shape is known (see with_dout)."""
-    params = {p: _draw(spec.distributions[p], case.shapes[p], rng, 1.0) for p in spec.params}
+    plain = CaseSpec(case.shapes, case.labels, ints=case.ints)  # parameters are never stressed
+    params = {p: _draw(spec.distributions[p], case.shapes[p], rng, plain) for p in spec.params}
     inputs = {}
     for arg in spec.inputs:
         if arg not in spec.labels:
-            inputs[arg] = _draw(spec.distributions[arg], case.shapes[arg], rng, case.scale)
+            inputs[arg] = _draw(spec.distributions[arg], case.shapes[arg], rng, case)
     first = inputs[spec.diff_inputs[0]]
     for arg in spec.labels:
         inputs[arg] = _labels(case.labels[arg], first, rng)
@@ -62,6 +81,8 @@ def with_dout(values: CaseValues, spec: LayerSpec, out_shape: tuple[int, ...], r
         values.dout = np.float64(1.0)
     else:
         dout = rng.standard_normal(size=out_shape)
+        if values.spec.ints:
+            dout = rng.choice([-1.0, 1.0], size=out_shape) * rng.integers(1, 4, size=out_shape)
         values.dout = np.float64(dout) if out_shape == () else dout
     return values
 

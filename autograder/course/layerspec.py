@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from .model import Course, LayerConfig, Tolerance
 from autograder.errors import CourseError
 
-CASE_OPTIONS = {"scale", "only"}
+CASE_OPTIONS = {"scale", "only", "ints", "offset", "magnitude", "numerical"}
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,27 @@ class CaseSpec:
     labels: dict[str, str]
     scale: float = 1.0
     forward_only: bool = False
-    finite_only: bool = False      # only shape and finiteness are checked (e.g. huge logits)
+    ints: bool = False             # integer inputs: Python ints for scalars, int64 arrays otherwise
+    offset: float = 0.0            # added to every drawn input (large logits: c + N(0, 1))
+    magnitude: tuple[float, float] | None = None  # |x| uniform in [lo, hi], both signs in every array
+    numerical: bool = True         # False: backward is compared with the reference only
+
+    @property
+    def stress(self) -> bool:
+        """Inputs far from the usual range: a failure there is about numerical stability."""
+        return self.scale != 1.0 or self.offset != 0.0 or self.magnitude is not None
+
+    @property
+    def numerically_checked(self) -> bool:
+        """Integer inputs have no numerical gradient; stress cases may opt out of one."""
+        return self.numerical and not self.ints and not self.forward_only
+
+    def resized(self, batch: dict[str, int], n: int) -> "CaseSpec":
+        """The same case with every batch axis set to n."""
+        shapes = {arg: tuple(n if arg in batch and axis == batch[arg] else d for axis, d in enumerate(shape))
+                  for arg, shape in self.shapes.items()}
+        return CaseSpec(shapes, self.labels, self.scale, self.forward_only, self.ints, self.offset,
+                        self.magnitude, self.numerical)
 
 
 @dataclass(frozen=True)
@@ -37,6 +57,19 @@ class LayerSpec:
     loss: bool
     tolerance: Tolerance
     mistakes: tuple = field(default=())
+    batch: dict[str, int] = field(default_factory=dict)  # argument -> batch axis
+    min_batch: int = 1
+    numerical_backward_credit: float = 0.0
+
+    @functools.cached_property
+    def first_numerical(self) -> int | None:
+        """The case that gets a full element-wise numerical gradient: the first one that can."""
+        return next((i for i, c in enumerate(self.cases) if c.numerically_checked), None)
+
+    @functools.cached_property
+    def state_case(self) -> int:
+        """The case whose shapes the state tests use: the first float case with a backward."""
+        return next(i for i, c in enumerate(self.cases) if not c.forward_only and not c.ints)
 
     @functools.cached_property
     def diff_inputs(self) -> tuple[str, ...]:
@@ -109,16 +142,24 @@ def build_spec(course: Course, name: str, config: LayerConfig) -> LayerSpec:
             else:
                 raise CourseError(f"{here}.{arg}: expected a shape, a list of positive integers "
                                   f"([] for a scalar), got {value!r}")
-        only = raw.get("only")
-        if only not in (None, "forward", "finite"):
-            raise CourseError(f"{here}.only: expected 'forward' (no backward tests) or 'finite' (forward "
-                              f"output checked for shape and finiteness only), got {only!r}")
-        scale = raw.get("scale", 1.0)
-        if not isinstance(scale, (int, float)) or scale <= 0:
-            raise CourseError(f"{here}.scale: expected a positive number, got {scale!r}")
-        cases.append(CaseSpec(shapes, label_formats, float(scale), only in ("forward", "finite"), only == "finite"))
-    if not any(not c.forward_only for c in cases):
-        raise CourseError(f"{where}.cases: at least one case must test backward (not 'only: forward')")
+        cases.append(_case_options(here, raw, shapes, label_formats))
+    if not any(not c.forward_only and not c.ints for c in cases):
+        raise CourseError(f"{where}.cases: at least one case must test backward on float inputs "
+                          f"(not 'only: forward', not 'ints: true')")
+    batch = dict(config.batch)
+    # The batch-size test resizes the state tests' case (the first float case with a backward).
+    state_index = next(i for i, c in enumerate(cases) if not c.forward_only and not c.ints)
+    state_shapes = cases[state_index].shapes
+    for arg, axis in batch.items():
+        if arg not in params + inputs or arg in labels:
+            raise CourseError(f"{where}.batch: {arg!r} is not a non-label argument of {name} "
+                              f"(those are: {', '.join(a for a in params + inputs if a not in labels)})")
+        if not 0 <= axis < len(state_shapes[arg]):
+            raise CourseError(f"{where}.batch.{arg}: axis {axis} does not exist in cases[{state_index}], "
+                              f"where {arg} has shape {list(state_shapes[arg])}")
+        if state_shapes[arg][axis] < config.min_batch:
+            raise CourseError(f"{where}.cases[{state_index}]: {arg} has a batch of {state_shapes[arg][axis]}, "
+                              f"below min_batch {config.min_batch}")
     overrides = {k: v for k, v in config.tolerance.model_dump().items() if v is not None}
     tolerance = course.grading.tolerance.model_copy(update=overrides)
     module = sys.modules.get(cls.__module__)
@@ -126,7 +167,33 @@ def build_spec(course: Course, name: str, config: LayerConfig) -> LayerSpec:
     return LayerSpec(name=name, cls=cls, aliases=tuple(config.aliases), params=params, inputs=inputs,
                      labels=labels, grad_attrs=grad_attrs,
                      distributions={a: config.inputs.get(a, "normal") for a in params + inputs},
-                     cases=tuple(cases), loss=config.loss, tolerance=tolerance, mistakes=mistakes)
+                     cases=tuple(cases), loss=config.loss, tolerance=tolerance, mistakes=mistakes,
+                     batch=batch, min_batch=config.min_batch,
+                     numerical_backward_credit=course.grading.numerical_backward_credit)
+
+
+def _case_options(here: str, raw: dict, shapes: dict, label_formats: dict) -> CaseSpec:
+    only = raw.get("only")
+    if only not in (None, "forward"):
+        raise CourseError(f"{here}.only: expected 'forward' (no backward tests), got {only!r}")
+    scale = raw.get("scale", 1.0)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
+        raise CourseError(f"{here}.scale: expected a positive number, got {scale!r}")
+    offset = raw.get("offset", 0.0)
+    if isinstance(offset, bool) or not isinstance(offset, (int, float)):
+        raise CourseError(f"{here}.offset: expected a number, got {offset!r}")
+    magnitude = raw.get("magnitude")
+    if magnitude is not None:
+        if not (isinstance(magnitude, list) and len(magnitude) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in magnitude)
+                and 0 <= magnitude[0] < magnitude[1]):
+            raise CourseError(f"{here}.magnitude: expected [low, high] with 0 <= low < high, got {magnitude!r}")
+        magnitude = (float(magnitude[0]), float(magnitude[1]))
+    for flag in ("ints", "numerical"):
+        if flag in raw and not isinstance(raw[flag], bool):
+            raise CourseError(f"{here}.{flag}: expected true or false, got {raw[flag]!r}")
+    return CaseSpec(shapes, label_formats, float(scale), only == "forward", bool(raw.get("ints", False)),
+                    float(offset), magnitude, bool(raw.get("numerical", True)))
 
 
 @functools.cache  # a Course hashes by identity: one set of specs per loaded course

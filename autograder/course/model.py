@@ -46,6 +46,8 @@ class Grading(_Strict):
     max_files: int = Field(10000, ge=16, le=1 << 30)
     tolerance: Tolerance = Tolerance()
     numerical_step: float = Field(1e-5, gt=0, lt=1)
+    # Share of a backward test's points for a backward that differentiates by calling forward.
+    numerical_backward_credit: float = Field(0.0, ge=0, le=1)
 
 
 class LayerEntry(_Strict):
@@ -76,7 +78,7 @@ class Assignment(_Strict):
         return sum(sum(entry.points.values()) for entry in self.layers)
 
 
-CaseValue = list[int] | Literal["index", "onehot"] | float | str
+CaseValue = list[int] | list[float] | Literal["index", "onehot"] | bool | float | str
 
 
 class LayerConfig(_Strict):
@@ -86,6 +88,8 @@ class LayerConfig(_Strict):
     cases: list[dict[str, CaseValue]] = Field(min_length=1)
     loss: bool = False
     tolerance: PartialTolerance = PartialTolerance()
+    batch: dict[str, int] = {}            # argument -> its batch axis; the battery changes N there
+    min_batch: int = Field(1, ge=1)       # the smallest N the layer is defined for (BatchNorm: 3)
 
 
 class Extension(_Strict):

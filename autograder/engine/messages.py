@@ -77,6 +77,8 @@ class LayerReport(_Strict):
     errors: dict[Key, Text] = Field(default_factory=dict, max_length=MAX_LIST)
     found_attrs: dict[Name, Name] = Field(default_factory=dict, max_length=100)
     notes: list[Text] = Field(default_factory=list, max_length=100)
+    dtypes: dict[Key, Name] = Field(default_factory=dict, max_length=MAX_LIST)   # dtype of each returned value
+    forward_calls: int | None = Field(None, ge=0, le=10 ** 9)   # forwards called from inside backward
 
     @model_validator(mode="after")
     def _one_ending(self):
@@ -199,9 +201,10 @@ def decode(payload: bytes, expect: ReplyExpectation | None = None):
     arrays: dict[str, np.ndarray] = {}
     for name, shape in header.arrays:
         if rules is not None:
-            rule = rules.get(name)
-            if rule is None:
-                raise Malformed(f"layer {_short(meta.layer)}: unexpected array {_short(name)}")
+            # Keys the plan fixes get exact rules; any other key a probe may write (state probes
+            # grow with the battery) is bounded in size and counted against the reply's budget,
+            # and the verdicts read only the keys they ask for, each shape-checked.
+            rule = rules.get(name, _OTHER)
             problem = rule.problem(tuple(shape))
             if problem:
                 raise Malformed(f"layer {_short(meta.layer)}: array {_short(name)}: {problem}")
@@ -211,6 +214,9 @@ def decode(payload: bytes, expect: ReplyExpectation | None = None):
         arrays[name] = np.frombuffer(payload, dtype="<f8", count=count, offset=offset).reshape(shape).copy()
         offset += 8 * count
     return meta, arrays
+
+
+_OTHER = ArrayRule()
 
 
 def _rules_for(meta, expect: ReplyExpectation | None) -> dict[str, ArrayRule] | None:

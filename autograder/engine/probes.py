@@ -6,10 +6,13 @@ grader, from the arrays collected here.
 from __future__ import annotations
 
 import signal
+import sys
 import time
 import traceback
 
 import numpy as np
+
+from .state_probes import run_state
 
 MAX_ELEMENTS = 1 << 18
 
@@ -63,6 +66,21 @@ def _copy(value):
     return value.copy() if isinstance(value, np.ndarray) else value
 
 
+def dtype_name(value) -> str | None:
+    """The type a result came in when it is not float64: ints truncate, float32 keeps 7 digits."""
+    try:
+        if isinstance(value, (bool, np.bool_)):
+            return "bool"
+        if isinstance(value, int):
+            return "int"
+        if isinstance(value, float):
+            return None
+        dtype = value.dtype if isinstance(value, (np.ndarray, np.generic)) else None
+    except Exception:  # a student's object with a broken dtype is judged by its values alone
+        return None
+    return None if dtype is None or dtype == np.float64 else str(dtype.name)
+
+
 class LayerProbe:
     def __init__(self, cls, layer: dict, arrays: dict, cells: list[str], h: float,
                  call_timeout: float | None = None, deadline: float | None = None):
@@ -82,40 +100,53 @@ class LayerProbe:
         self.out: dict[str, np.ndarray] = {}
         self.errors: dict[str, str] = {}
         self.found: dict[str, str] = {}
+        self.dtypes: dict[str, str] = {}
         self.notes: list[str] = []
+        self.forward_calls = 0       # calls of forward made by one backward (numerical differentiation)
 
     # -- values of a case ------------------------------------------------------------
-    def _value(self, key: str, arg: str):
+    def _value(self, key: str, arg: str, ints: bool):
+        """Inputs as a student's caller passes them: Python numbers for scalars, ints where asked."""
         array = self.arrays[key]
-        if arg in self.layer["labels"] and array.ndim == 1:
-            return array.astype(np.int64)
-        return np.float64(array) if array.ndim == 0 else array.copy()
+        if arg in self.layer["labels"]:
+            return array.astype(np.int64) if array.ndim == 1 else array.copy()
+        if ints:
+            return int(array) if array.ndim == 0 else array.astype(np.int64)
+        return float(array) if array.ndim == 0 else array.copy()
 
-    def case_values(self, prefix: str):
-        params = {p: self._value(f"{prefix}/{p}", p) for p in self.params}
-        inputs = {a: self._value(f"{prefix}/{a}", a) for a in self.inputs}
+    def case_values(self, prefix: str, ints: bool = False):
+        params = {p: self._value(f"{prefix}/{p}", p, ints) for p in self.params}
+        inputs = {a: self._value(f"{prefix}/{a}", a, ints) for a in self.inputs}
         return params, inputs
+
+    def dout_of(self, prefix: str, ints: bool = False):
+        return self._value(f"{prefix}/dout", "dout", ints)
 
     # -- calling the student's class -----------------------------------------------------
     def new(self, params):
         return self.cls(*(_copy(params[p]) for p in self.params))
 
-    def forward(self, layer, inputs, pass_as_is=False):
+    def forward(self, layer, inputs, pass_as_is=False, key=None):
         args = [inputs[a] if pass_as_is else _copy(inputs[a]) for a in self.inputs]
-        return as_float_array(layer.forward(*args), f"{self.name}.forward")
+        returned = layer.forward(*args)
+        if key is not None:
+            self._note_dtype(key, returned)
+        return as_float_array(returned, f"{self.name}.forward")
 
-    def backward(self, layer, params, dout, pass_as_is=False) -> dict[str, np.ndarray]:
-        for param in self.params:
-            for attr in self.layer["grad_attrs"][param]:
-                if hasattr(layer, attr):
-                    setattr(layer, attr, np.zeros(np.shape(params[param])))
-        returned = layer.backward(1.0 if self.layer["loss"] else (dout if pass_as_is else _copy(dout)))
+    def _note_dtype(self, key, value):
+        name = dtype_name(value)
+        if name is not None:
+            self.dtypes[key] = name
+
+    def backward(self, layer, dout, pass_as_is=False, key=None) -> dict[str, np.ndarray]:
+        """The gradients as the student's backward leaves them: attributes are only read, never set."""
+        returned = layer.backward(1 if self.layer["loss"] else (dout if pass_as_is else _copy(dout)))
         what = f"{self.name}.backward"
-        grads = {}
+        raw = {}
         if len(self.diff) == 1:
             if isinstance(returned, tuple) and len(returned) == 1:
                 returned = returned[0]
-            grads[f"d{self.diff[0]}"] = as_float_array(returned, what)
+            raw[f"d{self.diff[0]}"] = (returned, what)
         else:
             if not isinstance(returned, (tuple, list)):
                 raise ProbeError(f"{what} returned one value; it must return {len(self.diff)}: "
@@ -124,18 +155,43 @@ class LayerProbe:
                 raise ProbeError(f"{what} returned {len(returned)} values; it must return {len(self.diff)}: "
                                  f"({', '.join('d' + a for a in self.diff)})")
             for arg, value in zip(self.diff, returned):
-                grads[f"d{arg}"] = as_float_array(value, f"{what} (d{arg})")
+                raw[f"d{arg}"] = (value, f"{what} (d{arg})")
         for param in self.params:
             aliases = self.layer["grad_attrs"][param]
-            present = [a for a in aliases if getattr(layer, a, None) is not None]
-            chosen = next((a for a in present if np.any(np.asarray(getattr(layer, a), dtype=object) != 0)), None)
-            chosen = chosen or (present[0] if present else None)
+            present = {a: v for a in aliases if (v := getattr(layer, a, None)) is not None}
+            chosen = next((a for a, v in present.items() if np.any(np.asarray(v, dtype=object) != 0)), None)
+            chosen = chosen or next(iter(present), None)
             if chosen is None:
                 raise ProbeError(f"after {what}, no attribute {' or '.join('self.' + a for a in aliases[:3])} "
                                  f"holds the gradient of {param}")
             self.found[param] = chosen
-            grads[aliases[0]] = as_float_array(getattr(layer, chosen), f"{self.name}.{chosen}")
+            raw[aliases[0]] = (present[chosen], f"{self.name}.{chosen}")
+        grads = {}
+        for name, (value, where) in raw.items():
+            if key is not None:
+                self._note_dtype(f"{key}/{name}", value)
+            grads[name] = as_float_array(value, where)
         return grads
+
+    def counting_forward_calls(self, action):
+        """Run action, counting calls of the class's forward: a backward that calls it again and
+        again differentiates numerically instead of applying the chain rule."""
+        code = getattr(getattr(self.cls, "forward", None), "__code__", None)
+        calls = 0
+
+        def profile(frame, event, arg):
+            nonlocal calls
+            if event == "call" and frame.f_code is code:
+                calls += 1
+
+        def run():
+            sys.setprofile(profile)
+            try:
+                return action()
+            finally:
+                sys.setprofile(None)
+                self.forward_calls = max(self.forward_calls, calls)
+        return run
 
     # -- the probes ----------------------------------------------------------------------
     def attempt(self, key: str, action):
@@ -163,13 +219,14 @@ class LayerProbe:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         return None
 
-    def run_case(self, index: int, forward_only: bool):
+    def run_case(self, index: int, case: dict):
         prefix = f"c{index}"
-        params, inputs = self.case_values(prefix)
+        ints = case.get("ints", False)
+        params, inputs = self.case_values(prefix, ints)
 
         def forward_with_own_inputs():
             layer = self.new(params)
-            out = self.forward(layer, inputs, pass_as_is=True)
+            out = self.forward(layer, inputs, pass_as_is=True, key=f"{prefix}/out")
             for arg in self.inputs:
                 self.out[f"{prefix}/after/{arg}"] = np.asarray(inputs[arg], dtype=np.float64)
             return layer, out
@@ -178,17 +235,19 @@ class LayerProbe:
         if result is None:
             return
         self.out[f"{prefix}/out"] = result[1]
-        if forward_only:
+        if case["forward_only"]:
             return
-        params, inputs = self.case_values(prefix)
-        dout = self.arrays[f"{prefix}/dout"]
-        dout_given = dout.copy()
+        params, inputs = self.case_values(prefix, ints)
+        dout = self.dout_of(prefix, ints)
+        dout_given = _copy(dout)
 
         def backward():
             layer = self.new(params)
             self.forward(layer, inputs)
-            return self.backward(layer, params, dout_given, pass_as_is=True)
+            return self.backward(layer, dout_given, pass_as_is=True, key=f"{prefix}/grad")
 
+        if index == self.layer.get("state_case"):
+            backward = self.counting_forward_calls(backward)
         grads = self.attempt(f"{prefix}/grads", backward)
         if grads:
             for name, value in grads.items():
@@ -196,6 +255,8 @@ class LayerProbe:
             if not self.layer["loss"] and not np.array_equal(dout_given, dout) and not self.notes:
                 self.notes.append("backward changes dout in place (as the book's Relu does); this costs "
                                   "nothing here, but another layer sharing that array would see the change")
+        if not case.get("numerical", True):
+            return
         for arg in self.diff:
             self.attempt(f"{prefix}/num/{arg}", lambda arg=arg: self.numeric(prefix, params, inputs, arg, None))
         for param in self.params:
@@ -204,9 +265,9 @@ class LayerProbe:
     def numeric(self, prefix, params, inputs, arg, param):
         """Forward outputs at every +h/-h perturbation of one argument, stacked (n, 2, *out).
 
-        Perturbations move one element at a time, or along each given direction."""
+        Perturbations move one element at a time, or along each given direction. Every forward
+        runs on a fresh instance, so a forward that caches its first answer shows as what it is."""
         base = np.asarray(inputs[arg] if arg else params[param], dtype=np.float64)
-        shared = self.new(params) if arg else None  # forward on moved inputs needs no new instance
         directions = self.arrays.get(f"{prefix}/dir/{arg or param}")
         steps = len(directions) if directions is not None else base.size
         outputs = None
@@ -217,9 +278,9 @@ class LayerProbe:
                 else:
                     moved = base.copy()
                     moved.flat[i] += sign * self.h
-                moved = np.float64(moved) if moved.ndim == 0 else moved
+                moved = float(moved) if moved.ndim == 0 else moved
                 if arg:
-                    out = self.forward(shared, {**inputs, arg: moved})
+                    out = self.forward(self.new(params), {**inputs, arg: moved})
                 else:
                     out = self.forward(self.new({**params, param: moved}), inputs)
                 if outputs is None:
@@ -229,38 +290,10 @@ class LayerProbe:
                 outputs[i, j] = out
         self.out[f"{prefix}/num/{arg or param}"] = outputs if outputs is not None else np.zeros((0, 2))
 
-    def run_state(self):
-        """Forward twice then backward, and backward twice: the layer must follow its latest input."""
-        params, first = self.case_values("c0")
-        _, second = self.case_values("state")
-        dout = self.arrays["state/dout"]
-
-        def fresh():
-            layer = self.new(params)
-            self.forward(layer, second)
-            return self.backward(layer, params, dout.copy())
-
-        def latest():
-            layer = self.new(params)
-            self.forward(layer, first)
-            self.forward(layer, second)
-            return self.backward(layer, params, dout.copy())
-
-        def repeat():
-            layer = self.new(params)
-            self.forward(layer, second)
-            self.backward(layer, params, dout.copy())
-            return self.backward(layer, params, dout.copy())
-
-        for key, action in (("state/fresh", fresh), ("state/latest", latest), ("state/repeat", repeat)):
-            grads = self.attempt(key, action)
-            for name, value in (grads or {}).items():
-                self.out[f"{key}/{name}"] = value
-
     def run(self) -> tuple[dict, dict]:
         for index, case in enumerate(self.layer["cases"]):
-            self.run_case(index, case["forward_only"])
-        self.run_state()
+            self.run_case(index, case)
+        run_state(self)
         meta = {"kind": "layer", "layer": self.name, "errors": self.errors, "found_attrs": self.found,
-                "notes": self.notes}
+                "notes": self.notes, "dtypes": self.dtypes, "forward_calls": self.forward_calls}
         return meta, self.out

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import math
 import os
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ import numpy as np
 from autograder.course.cases import CaseValues, draw_case, with_dout
 from autograder.course.model import Course
 from autograder.course.layerspec import LayerSpec
-from autograder.course.reference import Expected, reference_backward, reference_forward
+from autograder.course.reference import Expected, reference_backward, reference_forward, run_layer
 
 
 @dataclass
@@ -21,12 +22,14 @@ class LayerPlan:
     spec: LayerSpec
     cases: list[CaseValues]
     expected: list[Expected | np.ndarray]   # Expected for backward cases, the output for forward-only
-    state: CaseValues                       # a second draw with case 0's shapes, for the state tests
+    state: CaseValues                       # a second draw with the state case's shapes, own parameters
+    state_expected: Expected
     # Per case index: argument -> unit directions (k, *shape) for a directional numerical check.
-    # The first backward case gets a full numerical gradient instead (no entry here).
+    # The first numerically checked case gets a full numerical gradient instead (no entry here).
     directions: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
-
-
+    # One instance through several batch sizes: the inputs of each step and the reference's answers.
+    batch_steps: list[CaseValues] = field(default_factory=list)
+    batch_expected: list[Expected] = field(default_factory=list)
 @dataclass
 class SubmissionPlan:
     seed: int
@@ -39,25 +42,47 @@ def student_seed(run_seed: int, student: str) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
+def _backward_case(spec: LayerSpec, case, rng: np.random.Generator, params=None) -> tuple[CaseValues, Expected]:
+    values = draw_case(spec, case, rng)
+    if params is not None:  # the same instance, so the same parameters
+        values.params = params
+    ran = run_layer(spec, values)
+    with_dout(values, spec, np.shape(ran[1]), rng)
+    return values, reference_backward(spec, values, ran)
+
+
+def batch_sizes(spec: LayerSpec) -> list[int]:
+    """The batch sizes one instance sees in turn: the state case's own N, then the smallest (or,
+    where that is N itself, a larger one)."""
+    if not spec.batch:
+        return []
+    case = spec.cases[spec.state_case]
+    arg, axis = next(iter(spec.batch.items()))
+    n = case.shapes[arg][axis]
+    return [n, spec.min_batch] if n != spec.min_batch else [n, n + 1]
+
+
 def plan_layer(spec: LayerSpec, rng: np.random.Generator) -> LayerPlan:
     cases, expected = [], []
     for case in spec.cases:
-        values = draw_case(spec, case, rng)
-        out = reference_forward(spec, values)
         if case.forward_only:
+            values = draw_case(spec, case, rng)
             cases.append(values)
-            expected.append(out)
+            expected.append(reference_forward(spec, values))
             continue
-        with_dout(values, spec, out.shape, rng)
+        values, want = _backward_case(spec, case, rng)
         cases.append(values)
-        expected.append(reference_backward(spec, values))
-    first = next(i for i, c in enumerate(spec.cases) if not c.forward_only)
-    state = draw_case(spec, spec.cases[first], rng)
-    state.params = cases[first].params
-    with_dout(state, spec, reference_forward(spec, state).shape, rng)
+        expected.append(want)
+    base = spec.cases[spec.state_case]
+    state, state_expected = _backward_case(spec, base, rng)
+    steps = []
+    for n in batch_sizes(spec):
+        steps.append(_backward_case(spec, base.resized(spec.batch, n), rng, steps[0][0].params if steps else None))
+    first = spec.first_numerical
     directions = {i: _directions(spec, values, rng) for i, values in enumerate(cases)
-                  if i != first and not values.spec.forward_only}
-    return LayerPlan(spec, cases, expected, state, directions)
+                  if i != first and values.spec.numerically_checked}
+    return LayerPlan(spec, cases, expected, state, state_expected, directions,
+                     [v for v, _ in steps], [e for _, e in steps])
 
 
 DIRECTIONS = 2
@@ -73,7 +98,7 @@ def _directions(spec: LayerSpec, values: CaseValues, rng: np.random.Generator) -
     out = {}
     for name in spec.diff_inputs + spec.params:
         shape = np.shape(values.inputs.get(name, values.params.get(name)))
-        if int(np.prod(shape, dtype=int)) <= 2 * DIRECTIONS:
+        if math.prod(shape) <= 2 * DIRECTIONS:
             continue
         v = rng.standard_normal(size=(DIRECTIONS, *shape))
         out[name] = v / np.linalg.norm(v.reshape(DIRECTIONS, -1), axis=1).reshape((DIRECTIONS,) + (1,) * len(shape))
@@ -99,6 +124,13 @@ def helpers_source(course: Course) -> str:
     return _helpers_source(course.reference)
 
 
+def _put(arrays: dict, prefix: str, values: CaseValues) -> None:
+    for name, value in {**values.params, **values.inputs}.items():
+        arrays[f"{prefix}/{name}"] = np.asarray(value, dtype=np.float64)
+    if values.dout is not None:
+        arrays[f"{prefix}/dout"] = np.asarray(values.dout, dtype=np.float64)
+
+
 def job_for(plan: SubmissionPlan, path: str, course: Course, limits: dict, timeouts: dict) -> tuple[dict, dict]:
     """What crosses into the sandbox: the inputs only, never the expected values."""
     arrays: dict[str, np.ndarray] = {}
@@ -107,14 +139,12 @@ def job_for(plan: SubmissionPlan, path: str, course: Course, limits: dict, timeo
         spec = lp.spec
         case_meta = []
         for index, values in enumerate(lp.cases):
-            for name, value in {**values.params, **values.inputs}.items():
-                arrays[f"{spec.name}/c{index}/{name}"] = np.asarray(value, dtype=np.float64)
-            if values.dout is not None:
-                arrays[f"{spec.name}/c{index}/dout"] = np.asarray(values.dout, dtype=np.float64)
-            case_meta.append({"forward_only": values.spec.forward_only})
-        for name, value in {**lp.state.params, **lp.state.inputs}.items():
-            arrays[f"{spec.name}/state/{name}"] = np.asarray(value, dtype=np.float64)
-        arrays[f"{spec.name}/state/dout"] = np.asarray(lp.state.dout, dtype=np.float64)
+            _put(arrays, f"{spec.name}/c{index}", values)
+            case_meta.append({"forward_only": values.spec.forward_only, "ints": values.spec.ints,
+                              "numerical": values.spec.numerically_checked})
+        _put(arrays, f"{spec.name}/state", lp.state)
+        for step, values in enumerate(lp.batch_steps):
+            _put(arrays, f"{spec.name}/batch{step}", values)
         for index, by_arg in lp.directions.items():
             for name, v in by_arg.items():
                 arrays[f"{spec.name}/c{index}/dir/{name}"] = v
@@ -127,6 +157,8 @@ def job_for(plan: SubmissionPlan, path: str, course: Course, limits: dict, timeo
             "grad_attrs": {p: list(a) for p, a in spec.grad_attrs.items()},
             "loss": spec.loss,
             "cases": case_meta,
+            "state_case": spec.state_case,
+            "batch_steps": len(lp.batch_steps),
         })
     grading = course.grading
     job = {"path": path, "name": os.path.basename(path), "layers": layers, "helpers": helpers_source(course),

@@ -308,12 +308,31 @@ def test_check_says_which_gradient_has_the_wrong_shape(course, specs, capsys):
     assert message.startswith(f"Affine.backward: dW has shape {w_shape[::-1]} but W has shape {w_shape}")
 
 
-def test_check_accepts_gradient_aliases_and_accumulation(course, capsys):
+def test_check_accepts_aliases_and_accumulation_zeroed_in_forward_as_the_grader_does(course, capsys):
     run = checker(course, "affine_softmax")
     body = "self.gw += self.x.T @ dout; self.grad_b += dout.sum(axis=0)"
-    source = AFFINE.format(body=body).replace("self.b = b", "self.b = b; self.gw = None; self.grad_b = None")
-    assert run("affine_check", source) is None
+    zeroed = AFFINE.format(body=body).replace(
+        "self.shape = x.shape", "self.shape = x.shape; self.gw = np.zeros(self.W.shape); self.grad_b = 0 * self.b")
+    assert run("affine_check", zeroed) is None
     assert "Affine: all checks passed" in capsys.readouterr().out
+    # The first backward on a fresh instance runs as written: += on None fails, as in the grader.
+    on_none = AFFINE.format(body=body).replace("self.b = b", "self.b = b; self.gw = None; self.grad_b = None")
+    assert "TypeError" in run("affine_check", on_none)
+    # Zeroed once in __init__: right on a fresh instance, wrong once the same instance goes on.
+    never_reset = AFFINE.format(body=body).replace(
+        "self.b = b", "self.b = b; self.gw = np.zeros(W.shape); self.grad_b = np.zeros(b.shape)")
+    assert "one instance called again and again" in run("affine_check", never_reset)
+
+
+def test_check_sees_state_shared_between_instances_and_a_batch_of_one(course):
+    run = checker(course, "affine_softmax")
+    shared = AFFINE.format(body="self.dW = Affine.x.T @ dout; self.db = dout.sum(axis=0)").replace(
+        "self.x = x.reshape", "Affine.x = self.x = x.reshape")
+    assert "several instances at once" in run("affine_check", shared)
+    first_shape = AFFINE.format(body="self.dW = self.x.T @ dout; self.db = dout.sum(axis=0)").replace(
+        "self.shape = x.shape", "self.shape = getattr(self, 'shape', x.shape)")
+    message = run("affine_check", first_shape)
+    assert "one instance called again and again" in message and "a batch of 1" in message
 
 
 def test_check_names_a_wrong_gradient_and_a_missing_one(course):
@@ -361,7 +380,7 @@ def test_check_catches_an_overflowing_softmax(course):
     """
     with np_errstate():
         message = run("softmax_with_loss_check", naive)
-    assert message.startswith("SoftmaxWithLoss.forward returned nan or inf") and "scale 5000" in message
+    assert message.startswith("SoftmaxWithLoss.forward returned nan or inf") and "offset by 1000" in message
 
 
 def np_errstate():

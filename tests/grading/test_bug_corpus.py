@@ -3,8 +3,10 @@
 Every variant marked correct must agree with the reference layer on forward values and on every
 gradient; every variant marked buggy must disagree (or raise) on at least one configured case;
 the catalog names the corpus uses must exist, and every catalogued Mistake must have an entry.
-The layers run the way a grader drives them: fresh instance per case, copies of the inputs,
-gradient attributes reset before each backward, backward called twice.
+The layers run the way a network drives them, independently of the grader's own probes: Python
+numbers for scalars and integers where a case asks for them, gradient attributes only read,
+(forward, backward) twice on one instance, two instances interleaved and one instance through
+several batch sizes.
 """
 import importlib.util
 from pathlib import Path
@@ -50,13 +52,6 @@ def student_class(code: str, spec):
     return found[0]
 
 
-def _reset_gradients(layer, spec, values):
-    for param in spec.params:
-        for attr in spec.grad_attrs[param]:
-            if getattr(layer, attr, None) is not None:
-                setattr(layer, attr, np.zeros(np.shape(values.params[param])))
-
-
 def _param_gradient(layer, spec, param):
     for attr in spec.grad_attrs[param]:
         value = getattr(layer, attr, None)
@@ -65,52 +60,129 @@ def _param_gradient(layer, spec, param):
     return None
 
 
+def _as_passed(value, ints: bool, label: bool = False):
+    """What a caller passes: Python numbers for scalars, integer arrays for integer cases."""
+    if label or not isinstance(value, (np.ndarray, np.floating)):
+        return copy_value(value)
+    if np.ndim(value) == 0:
+        return int(value) if ints else float(value)
+    return value.astype(np.int64) if ints else value.copy()
+
+
+def _args(spec, values):
+    ints = values.spec.ints
+    params = [_as_passed(values.params[p], ints) for p in spec.params]
+    inputs = [_as_passed(values.inputs[a], ints, a in spec.labels) for a in spec.inputs]
+    return params, inputs
+
+
+def _step(layer, spec, values, given=None):
+    """forward then backward on layer; results keyed like Mistake predictions."""
+    results = {"out": layer.forward(*(given if given is not None else _args(spec, values)[1]))}
+    if not values.spec.forward_only:
+        results.update(_backward_only(layer, spec, values))
+    return results
+
+
 def run_student(cls, spec, values):
     with np.errstate(all="ignore"):  # overflow in an unstable softmax is a finding, not noise
         return _run_student(cls, spec, values)
 
 
 def _run_student(cls, spec, values):
-    """Results keyed like Mistake predictions ('out', 'dx', 'dW', ...), plus problems found.
+    """Results of a fresh instance, plus problems found. Raises Failure if the layer raises."""
+    problems = []
+    calls = []
 
-    Backward runs twice on one forward; the first run's values are the results. Raises Failure
-    if the layer raises.
-    """
-    results, problems = {}, []
-    step = "__init__"
+    class Counting(cls):
+        """Counts forward calls, to see a backward that differentiates numerically."""
+        def forward(self, *args):
+            calls.append(1)
+            return super().forward(*args)
+
     try:
-        layer = cls(*(copy_value(values.params[p]) for p in spec.params))
-        step = "forward"
-        given = {a: copy_value(values.inputs[a]) for a in spec.inputs}
-        results["out"] = layer.forward(*(given[a] for a in spec.inputs))
-        for a in spec.inputs:
-            if not np.array_equal(given[a], values.inputs[a]):
+        params, _ = _args(spec, values)
+        layer = Counting(*params)
+        _, given = _args(spec, values)
+        results = _step(layer, spec, values, given)
+        for name, value in results.items():
+            if getattr(value, "dtype", None) in (np.float16, np.float32):
+                problems.append(f"{name} is {value.dtype}, not float64")
+        if len(calls) > 2:  # ours, and more than one more: backward calls forward to differentiate
+            problems.append(f"backward called forward {len(calls) - 1} times")
+        for a, arg in zip(spec.inputs, given):
+            if not np.array_equal(arg, values.inputs[a]):
                 problems.append(f"forward modified its input {a}")
-        if values.spec.forward_only:
-            return results, problems
-        for attempt in range(2):
-            step = f"backward #{attempt + 1}"
-            _reset_gradients(layer, spec, values)
-            returned = layer.backward(copy_value(values.dout))
-            if len(spec.diff_inputs) == 1:
-                returned = (returned,)
-            elif not isinstance(returned, (tuple, list)) or len(returned) != len(spec.diff_inputs):
-                raise Failure(f"{step} returned {type(returned).__name__}, not {len(spec.diff_inputs)} gradients")
-            grads = {f"d{a}": g for a, g in zip(spec.diff_inputs, returned)}
-            for param in spec.params:
-                grads[spec.grad_attrs[param][0]] = _param_gradient(layer, spec, param)
-            if attempt == 0:
-                results.update(grads)
-                first = {k: copy_value(v) for k, v in grads.items()}
-            else:
-                for name, value in grads.items():
-                    if not same(value, first[name]):
-                        problems.append(f"a second backward changed {name}")
+        if not values.spec.forward_only:
+            again = _step(layer, spec, values)
+            for name, value in again.items():
+                if not same(value, results[name], TOLERANCE if name != "out" else spec.tolerance.forward):
+                    problems.append(f"a second forward and backward changed {name}")
     except Failure:
         raise
     except Exception as exc:  # noqa: BLE001 - any exception is a finding about the student code
-        raise Failure(f"{step} raised {type(exc).__name__}: {exc}") from exc
+        raise Failure(f"{type(exc).__name__}: {exc}") from exc
     return results, problems
+
+
+def state_differences(cls, spec, rng) -> list[str]:
+    """Two instances interleaved, and one instance through several batch sizes."""
+    from autograder.grading.plan import batch_sizes
+
+    base = spec.cases[spec.state_case]
+    found = []
+    draws = []
+    for _ in range(2):
+        values = draw_case(spec, base, rng)
+        with_dout(values, spec, reference_forward(spec, values).shape, rng)
+        draws.append((values, reference_backward(spec, values)))
+    try:
+        with np.errstate(all="ignore"):
+            a, b = (cls(*_args(spec, v)[0]) for v, _ in draws)
+            out_a = a.forward(*_args(spec, draws[0][0])[1])
+            out_b = b.forward(*_args(spec, draws[1][0])[1])
+            grads_b = _backward_only(b, spec, draws[1][0])
+            grads_a = _backward_only(a, spec, draws[0][0])
+        for (values, want), out, grads in ((draws[0], out_a, grads_a), (draws[1], out_b, grads_b)):
+            for name, value in {"out": out, **grads}.items():
+                target = want.out if name == "out" else want.grads[name]
+                if not same(value, target, spec.tolerance.forward if name == "out" else TOLERANCE):
+                    found.append(f"two instances interleaved: {name} differs")
+    except Exception as exc:  # noqa: BLE001
+        found.append(f"two instances interleaved raised {type(exc).__name__}: {exc}")
+    sizes = batch_sizes(spec)
+    if not sizes:
+        return found
+    params = draws[0][0].params
+    try:
+        layer = cls(*_args(spec, draws[0][0])[0])
+        for n in sizes:
+            values = draw_case(spec, base.resized(spec.batch, n), rng)
+            values.params = params
+            with_dout(values, spec, reference_forward(spec, values).shape, rng)
+            want = reference_backward(spec, values)
+            with np.errstate(all="ignore"):
+                got = _step(layer, spec, values)
+            for name, value in got.items():
+                target = want.out if name == "out" else want.grads[name]
+                if not same(value, target, spec.tolerance.forward if name == "out" else TOLERANCE):
+                    found.append(f"batch of {n} on one instance: {name} differs")
+    except Exception as exc:  # noqa: BLE001
+        found.append(f"batch sizes {sizes} on one instance raised {type(exc).__name__}: {exc}")
+    return found
+
+
+def _backward_only(layer, spec, values):
+    dout = 1 if spec.loss else _as_passed(values.dout, values.spec.ints)
+    returned = layer.backward(dout)
+    if len(spec.diff_inputs) == 1:
+        returned = (returned,)
+    elif not isinstance(returned, (tuple, list)) or len(returned) != len(spec.diff_inputs):
+        raise Failure(f"backward returned {type(returned).__name__}, not {len(spec.diff_inputs)} gradients")
+    grads = {f"d{a}": copy_value(g) for a, g in zip(spec.diff_inputs, returned)}
+    for param in spec.params:
+        grads[spec.grad_attrs[param][0]] = copy_value(_param_gradient(layer, spec, param))
+    return grads
 
 
 def same(actual, expected, tolerance=TOLERANCE) -> bool:
@@ -153,14 +225,11 @@ def differences(entry, spec) -> list[str]:
             continue
         found += [f"{shapes}: {p}" for p in problems]
         expected = {"out": out, **(grads or {})}
-        if values.spec.finite_only:  # huge logits: only a finite result of the right shape is asked for
-            value = np.asarray(results.get("out"), dtype=np.float64)
-            if value.shape != out.shape or not np.all(np.isfinite(value)):
-                found.append(f"{shapes}: out is not a finite value of the right shape")
-            continue
         for name, value in expected.items():
             if not same(results.get(name), value, spec.tolerance.forward if name == "out" else TOLERANCE):
                 found.append(f"{shapes}: {name} differs from the reference")
+    for seed in SEEDS:
+        found += state_differences(cls, spec, np.random.default_rng(1000 + seed))
     return found
 
 
