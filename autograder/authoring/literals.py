@@ -14,6 +14,7 @@ OUTPUT_DIGITS = 10   # expected outputs and gradients: rounding error <= 5e-10, 
 INPUT_DIGITS = 8     # drawn inputs are rounded first, so every machine starts from the same numbers
 STABLE_ULPS = 16     # a value this many units in the last place from a rounding boundary is safe
 NEGLIGIBLE = 1e-12   # elements this much smaller than their array's largest are written as 0.0
+TINY = 1e-290        # and so are values near underflow (subnormals differ with flush-to-zero modes)
 
 
 def cleaned(value):
@@ -22,10 +23,12 @@ def cleaned(value):
     Such elements come from cancellation (a true zero computed as 1e-17 here and -3e-17 there):
     their sign and digits are noise that no tolerance looks at, so they are not written."""
     array = np.asarray(value)
-    if array.dtype.kind != "f" or array.ndim == 0:
+    if array.dtype.kind != "f":
         return value
+    if array.ndim == 0:
+        return np.float64(0.0) if abs(float(array)) <= TINY else value
     scale = np.max(np.abs(array)) if array.size else 0.0
-    return np.where(np.abs(array) <= NEGLIGIBLE * scale, 0.0, array)
+    return np.where(np.abs(array) <= max(NEGLIGIBLE * scale, TINY), 0.0, array)
 
 
 def rounded(value, digits: int = INPUT_DIGITS):
@@ -65,7 +68,7 @@ def number(value) -> str:
     value = float(value)
     if not np.isfinite(value):
         raise ValueError(f"cannot embed a non-finite number ({value!r}) in a notebook")
-    return _text(value, OUTPUT_DIGITS)
+    return _text(0.0 if abs(value) <= TINY else value, OUTPUT_DIGITS)
 
 
 def _nested(array: np.ndarray, indent: str) -> str:
