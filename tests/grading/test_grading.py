@@ -205,7 +205,7 @@ def test_resume_continues_without_regrading(course, tmp_path):
     header = json.loads(progress[0])
     header["header"]["kit_version"] = "0" * 16
     (out / PROGRESS_FILE).write_text("\n".join([json.dumps(header), *progress[1:]]) + "\n")
-    with pytest.raises(ToolError, match="another version of the grader"):
+    with pytest.raises(ToolError, match="another version|version .* of the kit"):
         grade_paths(course, [folder], GradeOptions(out_dir=out, workers=1, resume=True, show_progress=False))
     assert [s["student"] for s in full] == ["a", "b", "c", "d"]
     assert all(s["score"] == s["max_score"] > 0 and s["tests"][0]["message"] for s in full)
