@@ -82,19 +82,23 @@ def _end_strays() -> int:
     This child is PID 1 of its namespace: orphans become its children, and zombies it does not
     reap would count against the process limit.
     """
-    try:
-        os.kill(-1, signal.SIGKILL)  # every process in this namespace except this one
-    except OSError:
-        pass
+    init = os.getpid() == 1
+    if init:  # only PID 1 of a private namespace may do this: elsewhere -1 reaches the whole machine
+        try:
+            os.kill(-1, signal.SIGKILL)  # every process in this namespace except this one
+        except OSError:
+            pass
     reaped = 0
     while True:
         try:
-            pid, _ = os.waitpid(-1, 0)
+            pid, _ = os.waitpid(-1, 0 if init else os.WNOHANG)
         except ChildProcessError:
             return reaped
         except InterruptedError:
             continue
-        reaped += 1 if pid else 0
+        if not pid:
+            return reaped  # the rest are ended with the submission's control group
+        reaped += 1
 
 
 def find_class(namespace: dict, names: list[str]):

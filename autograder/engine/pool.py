@@ -17,7 +17,9 @@ import numpy as np
 from . import wire
 from .deadline import BlobStream
 
-PASS_THROUGH_ENV = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
+PASS_THROUGH_ENV = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT",
+                    # the sandbox's own settings: protections switched off, uid range, state folder
+                    "AUTOGRADER_DISABLE", "AUTOGRADER_UID_BASE", "AUTOGRADER_UID_COUNT", "AUTOGRADER_STATE_DIR")
 WATCHDOG_MARGIN = 15.0
 
 

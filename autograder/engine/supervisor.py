@@ -21,8 +21,8 @@ try:
     from autograder.sandbox.landlock import restrict_filesystem
     from autograder.sandbox.limits import Limits, apply_rlimits
     from autograder.sandbox.namespaces import fork_into_namespaces
-    from autograder.sandbox.privileges import (drop_privileges, empty_workdir, prepare_workdir, remove_workdir,
-                                      sandbox_uid)
+    from autograder.sandbox.privileges import drop_privileges, empty_workdir, prepare_workdir, remove_workdir
+    from autograder.sandbox import switches, worker
     SANDBOX = True
 except ImportError:  # grading still works, unisolated, where the sandbox cannot be imported
     SANDBOX = False
@@ -30,17 +30,28 @@ except ImportError:  # grading still works, unisolated, where the sandbox cannot
 MAX_RELAY_BYTES = 256 << 20
 
 
-def _isolate(job: dict, workdir: Path, uid: int) -> list[str]:
+def _isolate(job: dict, workdir: Path, uid: int, group, program: bytes | None) -> list[str]:
     """Limits, identity, filesystem view and environment, before any student code runs."""
     active = []
     if SANDBOX:
-        applied = apply_rlimits(Limits(**job["limits"]))
+        worker.in_child()
+        off = switches.disabled()
+        joined = worker.join_group(group)  # first, so everything the child does next is counted
+        if joined:
+            active.append(joined)
+        applied = [] if "rlimits" in off else apply_rlimits(Limits(**job["limits"]))
         if applied:
             active.append("rlimits: " + ", ".join(applied))
-        if drop_privileges(uid, uid):
+        if "uid" not in off and drop_privileges(uid, uid):
             active.append(f"separate uid {uid}")
-        if restrict_filesystem(read_write=[workdir, Path("/dev/null")], read_only=[Path("/dev/urandom")]):
+        if "landlock" not in off and restrict_filesystem(read_write=[workdir, Path("/dev/null")],
+                                                         read_only=[Path("/dev/urandom")]):
             active.append("landlock: only its private working directory is visible")
+        filtered = worker.load_syscall_filter(program)  # last: the steps above need calls it denies
+        if filtered:
+            active.append(filtered)
+        if switches.describe():
+            active.append(switches.describe())
     os.environ.clear()
     return active
 
@@ -60,7 +71,7 @@ def _read(job: dict) -> list[str] | str:
 
 
 def _child(job: dict, arrays: dict, out_fd: int, workdir: Path, uid: int, spaces: list[str],
-           cells: list[str] | None) -> None:
+           cells: list[str] | None, group=None, program: bytes | None = None) -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
@@ -69,7 +80,8 @@ def _child(job: dict, arrays: dict, out_fd: int, workdir: Path, uid: int, spaces
         wire.write_blob(out_fd, wire.encode({"kind": "invalid", "error": cells}))
         return
     os.chdir(workdir)
-    protections = (["namespaces: " + ", ".join(spaces)] if spaces else []) + _isolate(job, workdir, uid)
+    protections = (["namespaces: " + ", ".join(spaces)] if spaces else []) + _isolate(job, workdir, uid, group,
+                                                                                     program)
     run_child(job, arrays, cells, out_fd, protections)
 
 
@@ -88,6 +100,7 @@ class Attempt:
     eof: bool              # the child closed its channel (ended by itself)
     overflow: bool
     stalled: bool          # killed because a layer's message did not come in time
+    usage: object = None   # the submission's cgroup counters (sandbox.cgroups.Usage), if it had one
 
     def kinds(self) -> list[str]:
         return [m.get("kind") for m in self.metas]
@@ -114,24 +127,31 @@ def release_workdirs() -> None:
     for path in _workdirs.values():
         remove_workdir(path)
     _workdirs.clear()
+    if SANDBOX:
+        worker.release()
 
 
 def _run(job: dict, arrays: dict, deadline: float, cells: list[str] | None) -> Attempt:
+    group = program = None
     if SANDBOX:
-        uid = sandbox_uid(job.get("worker", 0))
+        uid = worker.worker_uid(job.get("worker", 0))
         workdir = _workdir(uid)
+        group = worker.submission_group(job["limits"]["memory_mb"], job["limits"]["max_processes"])
+        program = worker.syscall_filter()
     else:
         uid, workdir = None, Path(os.getcwd())
     read_end, write_end = os.pipe()
     wire.widen_pipe(write_end)
-    pid, spaces = fork_into_namespaces() if SANDBOX else (os.fork(), [])
+    pid, spaces = fork_into_namespaces(switches.skipped_namespaces()) if SANDBOX else (os.fork(), [])
     if pid == 0:
         os.close(read_end)
         try:
-            _child(job, arrays, write_end, workdir, uid, spaces, cells)
+            _child(job, arrays, write_end, workdir, uid, spaces, cells, group, program)
         finally:
             os._exit(0)
     os.close(write_end)
+    if group is not None:
+        group.close_fds()
     stream = BlobStream(read_end, MAX_RELAY_BYTES)
     blobs, metas, stalled = [], [], False
     cells_done = False
@@ -150,10 +170,14 @@ def _run(job: dict, arrays: dict, deadline: float, cells: list[str] | None) -> A
         os.kill(pid, signal.SIGKILL)  # PID 1 of its namespace: everything it started dies with it
     _, status = os.waitpid(pid, 0)
     os.close(read_end)
+    usage = None
+    if group is not None:  # read before removal; removal kills whatever the submission left running
+        usage = group.usage()
+        group.remove()
     if SANDBOX and not empty_workdir(workdir, uid):  # nothing of this student lingers for the next
         remove_workdir(workdir)
         _workdirs.pop(uid, None)
-    return Attempt(blobs, metas, status, stream.eof, stream.overflow, stalled)
+    return Attempt(blobs, metas, status, stream.eof, stream.overflow, stalled, usage)
 
 
 def supervise(job: dict, arrays: dict, out_fd: int) -> None:
@@ -197,7 +221,7 @@ def supervise(job: dict, arrays: dict, out_fd: int) -> None:
         summary.update(status="timeout", error=f"grading took longer than the {job['timeout']:g} s limit "
                                                 f"and was stopped; results up to that point are kept")
     elif not finished:
-        summary.update(status="crashed", error=_crash_message(final.status, final.blobs))
+        summary.update(status="crashed", error=_crash_message(final.status, final.blobs, final.usage))
     _emit(out_fd, summary, blobs, started)
 
 
@@ -205,9 +229,14 @@ def _meta(blob: bytes) -> dict:
     return wire.peek_meta(blob)
 
 
-def _crash_message(status: int, blobs: list[bytes]) -> str:
+def _crash_message(status: int, blobs: list[bytes], usage=None) -> str:
     out_of_memory = any(r.get("kind") == "memory" for b in blobs if _meta(b).get("kind") == "cells"
                         for r in _meta(b).get("errors", []))
+    if usage is not None and usage.memory_limit_hit and os.WIFSIGNALED(status) \
+            and os.WTERMSIG(status) == signal.SIGKILL:
+        peak = f" (peak {usage.peak_memory_mb:g} MB)" if usage.peak_memory_mb is not None else ""
+        return (f"the submission ran out of memory: all its processes together reached the memory limit"
+                f"{peak} and it was killed")
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         reason = {signal.SIGSEGV: "a segmentation fault", signal.SIGKILL: "it was killed (a resource limit)",

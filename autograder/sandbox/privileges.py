@@ -63,7 +63,8 @@ def prepare_workdir(uid: int, gid: int, parent: Path | None = None) -> Path:
     dropping privileges. Raises OSError only if no directory can be created
     at all, which means grading cannot run.
     """
-    path = Path(tempfile.mkdtemp(prefix="autograder-", dir=parent))
+    # Named after the uid so that a dead run's folders are recognisable (see stale.py).
+    path = Path(tempfile.mkdtemp(prefix=f"autograder-u{uid}-", dir=parent))
     os.chmod(path, 0o700)
     if os.geteuid() == 0:
         try:
