@@ -44,6 +44,9 @@ def grade(course, tmp_path):
         options = GradeOptions(assignment=assignment, out_dir=tmp_path / "out", workers=workers, seed=seed,
                                timeout=timeout, show_progress=False)
         grade_paths(course, [folder], options)
-        return {s["student"]: s for s in load_results(options.out_dir)["submissions"]}
+        results = {s["student"]: s for s in load_results(options.out_dir)["submissions"]}
+        missing = {Path(student).stem for student in sources} - set(results)
+        assert not missing, f"results.json is missing {sorted(missing)}: the batch did not complete"
+        return results
 
     return run
