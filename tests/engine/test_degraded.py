@@ -31,15 +31,18 @@ SUITES = ["tests/engine/test_hostile.py", "tests/engine/test_hostile_limits.py"]
 
 #: What each mode cannot protect, as the hostile tests that are allowed to fail in it.
 LOSSES: dict[str, set[str]] = {
-    "pidns": set(),
-    "netns": set(),
-    "ipcns": set(),
-    "utsns": set(),
-    "landlock": set(),
-    "uid": set(),
-    "cgroup": set(),
-    "seccomp": set(),
-    "rlimits": set(),
+    # Processes a submission leaves behind keep its channel open, so a submission whose main
+    # process the memory limit killed is only stopped at its time limit (status timeout).
+    "pidns": {"test_a_submission_killed_for_memory_is_reported_as_out_of_memory"},
+    "netns": set(),  # Landlock still denies TCP, the filter every socket but AF_UNIX
+    # World-readable files (the reference layers, course.yaml) are readable by any uid.
+    "landlock": {"test_secrets_are_out_of_reach"},
+    "uid": {"test_each_worker_runs_as_its_own_leased_uid"},
+    "cgroup": {"test_a_submission_killed_for_memory_is_reported_as_out_of_memory",
+               "test_memory_is_summed_over_the_processes_of_a_submission"},
+    "seccomp": {"test_forbidden_system_calls_fail_inside_the_real_sandbox"},
+    # No per-file size limit: a 200 MB file is written to the work folder.
+    "rlimits": {"test_huge_output_and_files_are_capped"},
 }
 
 
