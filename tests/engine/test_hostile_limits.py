@@ -24,16 +24,25 @@ def correct_only_if(flag_code: str) -> str:
 @needs_memory_cgroup
 def test_memory_is_summed_over_the_processes_of_a_submission(grade):
     # Four processes of 120 MiB each: every one is far below the per-process limit of 256 MB.
+    # A barrier keeps them all alive at once, however slowly a loaded machine forks them.
     spread = (
-        "import os, time\n"
+        "import os, select\n"
+        "ready_r, ready_w = os.pipe()\n"
+        "go_r, go_w = os.pipe()\n"
         "pids = []\n"
         "for _ in range(4):\n"
         "    pid = os.fork()\n"
         "    if pid == 0:\n"
+        "        os.close(go_w)\n"
         "        block = np.ones(15 * 1024 * 1024)\n"
-        "        time.sleep(0.2)\n"
+        "        os.write(ready_w, b'x')\n"
+        "        os.read(go_r, 1)\n"          # until the parent closes go_w
         "        os.kill(os.getpid(), 15)\n"   # os._exit is refused in cells; SIGTERM ends it cleanly
         "    pids.append(pid)\n"
+        "ready = 0\n"
+        "while ready < 4 and select.select([ready_r], [], [], 5)[0]:\n"
+        "    ready += len(os.read(ready_r, 4))\n"
+        "os.close(go_w)\n"
         "statuses = [os.waitpid(p, 0)[1] for p in pids]\n"
         "escaped = all(s == 15 for s in statuses)\n"
     )
