@@ -109,9 +109,20 @@ def remove_workdir(path: Path) -> None:
     its owner; permissions are fixed up otherwise. Never raises.
     """
 
+    root = os.path.abspath(path)
+
+    def _inside(target: str) -> bool:
+        return target == root or target.startswith(root + os.sep)
+
     def _retry_writable(func, p, _exc):
+        # Only what lies inside the work directory is made writable: never the folder that
+        # holds it (e.g. /tmp itself, when the work directory is already gone).
+        target = os.path.abspath(p)
+        if not _inside(target) or not os.path.lexists(target):
+            return
         try:
-            os.chmod(os.path.dirname(p) or ".", 0o700)
+            if _inside(os.path.dirname(target)):
+                os.chmod(os.path.dirname(target), 0o700)
             if os.path.isdir(p) and not os.path.islink(p):
                 os.chmod(p, 0o700)
             func(p)

@@ -70,37 +70,15 @@ def clean_uid(uid: int, tmp: Path | None = None) -> list[str]:
     return removed
 
 
-def _orphan_groups(live: set[int]) -> list[int]:
-    """Uids of kit cgroups whose lease is gone or dead (e.g. the state folder was cleared)."""
-    found = set()
-    for h in cgroups.hierarchies():
-        try:
-            entries = list(os.scandir(h.kit))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.is_dir() and entry.name.startswith("u") and entry.name[1:].isdigit():
-                uid = int(entry.name[1:])
-                if uid not in live:
-                    found.add(uid)
-    return sorted(found)
-
-
 def clean_stale(directory: Path | None = None, tmp: Path | None = None) -> list[str]:
     """Clean every dead run's leftovers on this machine; one line per thing removed. Never raises."""
     report = []
     try:
         with identity.host_lock(directory) as folder:
             leases = folder / "leases"
-            live = set()
-            try:
-                for entry in os.scandir(leases):
-                    stem = entry.name[:-len(identity.LEASE_SUFFIX)]
-                    if stem.isdigit() and identity.lease_held(Path(entry.path)):
-                        live.add(int(stem))
-            except OSError:
-                pass
-            dead = set(identity.stale_leases(folder)) | set(_orphan_groups(live))
+            # Only uids with a dead lease in this state folder: a kit cgroup without one may be
+            # another grader's (one using another state folder), so it is never touched.
+            dead = identity.stale_leases(folder)
             for uid in sorted(dead):
                 report += clean_uid(uid, tmp)
                 try:

@@ -364,3 +364,12 @@ def test_doctor_says_when_the_filter_and_control_groups_are_missing(monkeypatch)
     monkeypatch.setattr(cgroups, "ROOT", Path("/nonexistent-cgroup-root"))
     assert not seccomp_check().active and "missing" in seccomp_check().detail
     assert [p.active for p in cgroup_checks()] == [False, False]
+
+
+def test_removing_a_missing_work_directory_leaves_its_parent_alone(tmp_path):
+    """A work directory already removed (e.g. by the cleanup after a killed run) must not make /tmp private."""
+    parent = tmp_path / "shared"
+    parent.mkdir()
+    os.chmod(parent, 0o1777)
+    remove_workdir(parent / "autograder-gone")
+    assert stat.S_IMODE(parent.stat().st_mode) == 0o1777
