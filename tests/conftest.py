@@ -34,7 +34,8 @@ def grade(course, tmp_path):
     """Grade {student: python source} through the real engine; returns {student: result entry}."""
     from autograder.grading.batch import GradeOptions, grade_paths, load_results
 
-    def run(sources: dict[str, str], assignment=None, timeout=8.0, seed=1234, workers=2, suffix=".py"):
+    def run(sources: dict[str, str], assignment=None, timeout=8.0, seed=1234, workers=2, suffix=".py",
+            memory_mb=None):
         folder = tmp_path / "subs"
         folder.mkdir(exist_ok=True)
         for student, code in sources.items():
@@ -42,9 +43,12 @@ def grade(course, tmp_path):
             with open(folder / f"{student}{suffix if '.' not in student else ''}", mode) as handle:
                 handle.write(code)
         options = GradeOptions(assignment=assignment, out_dir=tmp_path / "out", workers=workers, seed=seed,
-                               timeout=timeout, show_progress=False)
+                               timeout=timeout, show_progress=False, memory_mb=memory_mb)
         grade_paths(course, [folder], options)
-        return {s["student"]: s for s in load_results(options.out_dir)["submissions"]}
+        results = {s["student"]: s for s in load_results(options.out_dir)["submissions"]}
+        missing = {Path(student).stem for student in sources} - set(results)
+        assert not missing, f"results.json is missing {sorted(missing)}: the batch did not complete"
+        return results
 
     return run
 

@@ -25,9 +25,17 @@ from .messages import Malformed
 
 from autograder.sandbox.open_beneath import describe_open_error, open_beneath
 
-# Settings, not secrets: numpy's CPU dispatch must be the grader's, so a run can be reproduced.
+try:
+    from autograder.sandbox.worker import give_back, take_for_worker
+except ImportError:  # grading still works, without leased uids, where the sandbox cannot be imported
+    give_back = take_for_worker = None
+
 PASS_THROUGH_ENV = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT",
-                    "NPY_DISABLE_CPU_FEATURES", "AUTOGRADER_TEST_NO_ROOT")
+                    # settings, not secrets: numpy's CPU dispatch must be the grader's, so a run can be reproduced
+                    "NPY_DISABLE_CPU_FEATURES",
+                    # the sandbox's own settings: protections switched off, uid range, state folder
+                    "AUTOGRADER_DISABLE", "AUTOGRADER_UID_BASE", "AUTOGRADER_UID_COUNT", "AUTOGRADER_STATE_DIR",
+                    "AUTOGRADER_TEST_NO_ROOT")
 WATCHDOG_MARGIN = 15.0
 SUMMARY_BYTES = 64 << 10
 MALFORMED = "malformed output from the sandbox"
@@ -80,10 +88,13 @@ class Zygote:
         self.index = index
         self.workdir = tempfile.mkdtemp(prefix="autograder-worker-")
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # The uid lease is held here, where the host stays visible, for the worker's whole life.
+        self.lease, lease_env = take_for_worker() if take_for_worker else (None, {})
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "autograder.engine.zygote", str(index), str(theirs.fileno())],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            pass_fds=(theirs.fileno(),), cwd=self.workdir, env=_zygote_env(), start_new_session=True)
+            pass_fds=(theirs.fileno(),), cwd=self.workdir, env={**_zygote_env(), **lease_env},
+            start_new_session=True)
         theirs.close()
         self.replace = False   # set when the worker must not grade another submission
         self._statuses = b""
@@ -185,6 +196,9 @@ class Zygote:
             except (OSError, subprocess.TimeoutExpired):
                 self.kill()
         self.control.close()
+        if give_back is not None and self.lease is not None:
+            give_back(self.lease)
+            self.lease = None
         try:
             os.rmdir(self.workdir)
         except OSError:

@@ -24,6 +24,7 @@ try:
     from autograder.sandbox.namespaces import fork_into_namespaces
     from autograder.sandbox.privileges import (close_inherited_fds, drop_privileges, prepare_workdir,
                                                remove_tree, sandbox_uid)
+    from autograder.sandbox import switches, worker
     SANDBOX = True
 except ImportError:  # grading still works, unisolated, where the sandbox cannot be imported
     SANDBOX = False
@@ -32,11 +33,17 @@ MAX_RELAY_BYTES = 256 << 20
 
 
 def _isolate(job: dict, spaces: list[str], folder: Path | None, uid: int, out_fd: int,
-             rooted: bool) -> tuple[list[str], Path]:
+             rooted: bool, group=None, program: bytes | None = None) -> tuple[list[str], Path]:
     """Every protection, in order, before any student code runs: (what took effect, work folder)."""
     active = ["namespaces: " + ", ".join(spaces)] if spaces else []
     if not SANDBOX:
         return active, Path(os.getcwd())
+    worker.in_child()
+    off = switches.disabled()
+    # 0. The submission's control group, first, so everything the child does next is counted.
+    joined = worker.join_group(group)
+    if joined:
+        active.append(joined)
     own_pids = "pid" in spaces and os.getpid() == 1
     disk_mb, files = job["limits"].get("max_disk_mb", 256), job["limits"].get("max_files", 10000)
     # 1. File system: the minimal root of the worker plus a fresh tmpfs of this child's own.
@@ -55,33 +62,39 @@ def _isolate(job: dict, spaces: list[str], folder: Path | None, uid: int, out_fd
         os.chdir(workdir)
     # 2. Resource limits (they read this process's size, so before anything is closed).
     limits = {k: v for k, v in job["limits"].items() if k in Limits.__dataclass_fields__}
-    applied = apply_rlimits(Limits(**limits))
+    applied = [] if "rlimits" in off else apply_rlimits(Limits(**limits))
     if applied:
         active.append("rlimits: " + ", ".join(applied))
     # 3. Nothing inherited but the channel to the supervisor.
     close_inherited_fds(keep=[0, 1, 2, out_fd])
     # 4. Identity (what Landlock will allow is listed first: the libraries may be unreadable after).
     readable = landlock_readable(rooted, job.get("hide", []))
-    if drop_privileges(uid, uid):
+    if "uid" not in off and drop_privileges(uid, uid):
         active.append(f"separate uid {uid}")
     # 5. Landlock, defence in depth: reads of the libraries only, writes of the work folder only.
-    if restrict_filesystem(read_write=[workdir, Path("/dev/null")],
+    if "landlock" not in off and restrict_filesystem(read_write=[workdir, Path("/dev/null")],
                            read_only=readable + [d for d in DEVICES if d.name != "null"]):
         active.append("landlock: reads only the libraries, writes only its work folder")
-    # 6. Environment.
+    # 6. System-call filter, last: the steps above need calls it denies.
+    filtered = worker.load_syscall_filter(program)
+    if filtered:
+        active.append(filtered)
+    if switches.describe():
+        active.append(switches.describe())
+    # 7. Environment.
     os.environ.clear()
     return active, workdir
 
 
 def _child(job: dict, arrays: dict, out_fd: int, folder: Path | None, uid: int, spaces: list[str],
-           cells: list[str], rooted: bool) -> None:
+           cells: list[str], rooted: bool, group=None, program: bytes | None = None) -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     if devnull > 2:
         os.close(devnull)
     try:
-        protections, _ = _isolate(job, spaces, folder, uid, out_fd, rooted)
+        protections, _ = _isolate(job, spaces, folder, uid, out_fd, rooted, group, program)
     except Exception as exc:  # nothing of the submission has run: a fault of the sandbox itself
         wire.write_blob(out_fd, wire.encode({"kind": "broken", "error": f"{type(exc).__name__}: {exc}"}))
         return
@@ -103,6 +116,7 @@ class Attempt:
     eof: bool              # the child closed its channel (ended by itself)
     overflow: bool
     stalled: bool          # killed because a layer's message did not come in time
+    usage: object = None   # the submission's cgroup counters (sandbox.cgroups.Usage), if it had one
 
     def kinds(self) -> list[str]:
         return [m.get("kind") for m in self.metas]
@@ -113,21 +127,25 @@ class Attempt:
 
 def _run(job: dict, arrays: dict, deadline: float, cells: list[str], rooted: bool) -> tuple[Attempt, bool]:
     """One sandboxed child from clone to reaping; (how it ended, whether its files are gone)."""
-    uid = sandbox_uid(job.get("worker", 0)) if SANDBOX else None
+    uid = worker.worker_uid(job.get("worker", 0)) if SANDBOX else None
+    group = worker.submission_group(job["limits"]["memory_mb"], job["limits"]["max_processes"]) if SANDBOX else None
+    program = worker.syscall_filter() if SANDBOX else None
     folder = None
     if SANDBOX and not rooted:  # no minimal root: a fresh folder of its own, covered by a tmpfs where possible
         folder = prepare_workdir(uid, uid, parent=Path(os.getcwd()))
     read_end, write_end = os.pipe()
     wire.widen_pipe(write_end)
-    pid, spaces = fork_into_namespaces() if SANDBOX else (os.fork(), [])
+    pid, spaces = fork_into_namespaces(switches.skipped_namespaces()) if SANDBOX else (os.fork(), [])
     own_pids = "pid" in spaces
     if pid == 0:
         os.close(read_end)
         try:
-            _child(job, arrays, write_end, folder, uid, spaces, cells, rooted)
+            _child(job, arrays, write_end, folder, uid, spaces, cells, rooted, group, program)
         finally:
             os._exit(0)
     os.close(write_end)
+    if group is not None:
+        group.close_fds()
     stream = BlobStream(read_end, job.get("max_reply_bytes", MAX_RELAY_BYTES))
     blobs, metas, stalled = [], [], False
     cells_done = False
@@ -150,7 +168,11 @@ def _run(job: dict, arrays: dict, deadline: float, cells: list[str], rooted: boo
     os.close(read_end)
     # With a tmpfs the files vanished with the child's mount namespace; only a plain folder is removed.
     clean = folder is None or remove_tree(folder)
-    return Attempt(blobs, metas, status, stream.eof, stream.overflow, stalled), clean
+    usage = None
+    if group is not None:  # read before removal; removal kills whatever the submission left running
+        usage = group.usage()
+        group.remove()
+    return Attempt(blobs, metas, status, stream.eof, stream.overflow, stalled, usage), clean
 
 
 def _end_group(pid: int) -> None:
@@ -204,7 +226,7 @@ def supervise(job: dict, arrays: dict, cells: list[str] | str, out_fd: int, root
         summary.update(status="timeout", error=f"grading took longer than the {job['timeout']:g} s limit "
                                                 f"and was stopped; results up to that point are kept")
     elif not finished:
-        summary.update(status="crashed", error=_crash_message(final.status, final.blobs))
+        summary.update(status="crashed", error=_crash_message(final.status, final.blobs, final.usage))
     _emit(out_fd, summary, blobs, started)
     return clean
 
@@ -213,9 +235,14 @@ def _meta(blob: bytes) -> dict:
     return wire.route_meta(blob)  # typed: routing never trips over what the child wrote
 
 
-def _crash_message(status: int, blobs: list[bytes]) -> str:
+def _crash_message(status: int, blobs: list[bytes], usage=None) -> str:
     out_of_memory = any(r.get("kind") == "memory" for b in blobs if _meta(b).get("kind") == "cells"
                         for r in _meta(b).get("errors", []))
+    if usage is not None and usage.memory_limit_hit and os.WIFSIGNALED(status) \
+            and os.WTERMSIG(status) == signal.SIGKILL:
+        peak = f" (peak {usage.peak_memory_mb:g} MB)" if usage.peak_memory_mb is not None else ""
+        return (f"the submission ran out of memory: all its processes together reached the memory limit"
+                f"{peak} and it was killed")
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         reason = {signal.SIGSEGV: "a segmentation fault", signal.SIGKILL: "it was killed (a resource limit)",

@@ -35,6 +35,7 @@ from . import source, wire  # noqa: F401 - source pulls in IPython's parser once
 from .submission import run_submission
 
 try:
+    from autograder.sandbox import switches, worker
     from autograder.sandbox.mounts import enter_minimal_root, plan_root
 except ImportError:  # pragma: no cover - grading still works without the sandbox package
     enter_minimal_root = plan_root = None
@@ -50,7 +51,10 @@ def _enter_root() -> bool:
     from pathlib import Path
 
     plan = plan_root(Path(package))  # also what Landlock allows where no root can be built
-    if os.environ.get("AUTOGRADER_TEST_NO_ROOT") or not enter_minimal_root(plan, Path(os.getcwd())):
+    writable = worker.prepare()  # needs the host's view: lease files, control groups
+    if os.environ.get("AUTOGRADER_TEST_NO_ROOT") or switches.is_disabled("mountns"):
+        return False
+    if not enter_minimal_root(dataclasses.replace(plan, writable=writable), Path(os.getcwd())):
         return False
     # Folders that no longer exist are dropped so imports do not keep probing them.
     sys.path[:] = [p for p in sys.path if p and os.path.isdir(p)]

@@ -101,6 +101,9 @@ class RootPlan:
     masks: list[Path] = field(default_factory=list)
     # The sandbox's package folder: only its SANDBOX_PACKAGES are visible inside.
     package: Path | None = None
+    # Bound read-write (no exec, no devices): the kit's control-group folders, so the worker's
+    # per-submission processes can still make and remove their groups inside the root.
+    writable: list[Path] = field(default_factory=list)
 
     def _clear_of(self, path: Path) -> bool:
         return not any(b == path or path in b.parents or b in path.parents for b in self.readable())
@@ -183,6 +186,11 @@ def enter_minimal_root(plan: RootPlan, staging: Path) -> bool:
             real = source.resolve()
             target = _make_mountpoint(root, source, real)
             if not _bind_read_only(real, target, devices=source in DEVICES):
+                return False
+        for source in plan.writable:
+            target = _make_mountpoint(root, source, source)
+            if not (_mount(str(source), target, None, MS_BIND)
+                    and _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC)):
                 return False
         for mask in plan.masks:
             target = root / mask.relative_to("/")

@@ -64,7 +64,7 @@ def _set_hostname() -> None:
         pass
 
 
-def enter_namespaces() -> list[str]:
+def enter_namespaces(without: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """Unshare net, pid, ipc and uts; return the names that took effect.
 
     All four are tried in one call first (one syscall, nothing half done);
@@ -74,13 +74,14 @@ def enter_namespaces() -> list[str]:
     one child can be PID 1: after it exits, the caller cannot fork into that
     namespace again. Never raises.
     """
+    names = [n for n in NAMESPACES if n not in without]
     wanted = 0
-    for flag in NAMESPACES.values():
-        wanted |= flag
-    if _unshare(wanted):
-        done = list(NAMESPACES)
+    for name in names:
+        wanted |= NAMESPACES[name]
+    if wanted and _unshare(wanted):
+        done = names
     else:
-        done = [name for name, flag in NAMESPACES.items() if _unshare(flag)]
+        done = [name for name in names if _unshare(NAMESPACES[name])]
     if "uts" in done:
         _set_hostname()
     return done
@@ -125,25 +126,28 @@ def _raw_clone(flags: int) -> int:
     return pid
 
 
-def fork_into_namespaces() -> tuple[int, list[str]]:
+def fork_into_namespaces(without: frozenset[str] = frozenset()) -> tuple[int, list[str]]:
     """Fork a child that is PID 1 of fresh pid, net, ipc, uts and mount namespaces.
 
     Unlike unshare, this leaves the caller where it was, so a long-lived worker can do it
     for every submission without a throw-away process in between. Falls back to a plain
-    fork in which the child unshares what it still can. Returns (pid, namespaces entered):
-    in the child what it entered, in the parent what it knows the child entered ([] after
-    the fallback, where only the child knows).
+    fork in which the child unshares what it still can. Returns (pid, namespaces entered),
+    in the parent what it knows the child entered ([] after the fallback). Namespaces named in `without` are left out
+    (switched off for testing degraded modes).
     """
+    names = [n for n in NAMESPACES if n not in without]
     wanted = 0
-    for flag in NAMESPACES.values():
-        wanted |= flag
-    pid = _raw_clone(wanted)
+    for name in names:
+        wanted |= NAMESPACES[name]
+    pid = _raw_clone(wanted) if wanted else os.fork()
     if pid == 0:
-        _set_hostname()
-        return 0, list(NAMESPACES)
+        if "uts" in names:
+            _set_hostname()
+        return 0, names
     if pid > 0:
-        return pid, list(NAMESPACES)
+        return pid, names
     pid = os.fork()
     if pid == 0:
-        return 0, [n for n in enter_namespaces() if n != "pid"]  # pid would only apply to its children
+        # pid would only apply to its children
+        return 0, [n for n in enter_namespaces(without | {"pid"})]
     return pid, []

@@ -63,7 +63,8 @@ def prepare_workdir(uid: int, gid: int, parent: Path | None = None) -> Path:
     dropping privileges. Raises OSError only if no directory can be created
     at all, which means grading cannot run.
     """
-    path = Path(tempfile.mkdtemp(prefix="autograder-", dir=parent))
+    # Named after the uid so that a dead run's folders are recognisable (see stale.py).
+    path = Path(tempfile.mkdtemp(prefix=f"autograder-u{uid}-", dir=parent))
     os.chmod(path, 0o700)
     if os.geteuid() == 0:
         try:
@@ -82,9 +83,20 @@ def remove_workdir(path: Path) -> None:
     its owner; permissions are fixed up otherwise. Never raises.
     """
 
+    root = os.path.abspath(path)
+
+    def _inside(target: str) -> bool:
+        return target == root or target.startswith(root + os.sep)
+
     def _retry_writable(func, p, _exc):
+        # Only what lies inside the work directory is made writable: never the folder that
+        # holds it (e.g. /tmp itself, when the work directory is already gone).
+        target = os.path.abspath(p)
+        if not _inside(target) or not os.path.lexists(target):
+            return
         try:
-            os.chmod(os.path.dirname(p) or ".", 0o700)
+            if _inside(os.path.dirname(target)):
+                os.chmod(os.path.dirname(target), 0o700)
             if os.path.isdir(p) and not os.path.islink(p):
                 os.chmod(p, 0o700)
             func(p)

@@ -324,3 +324,52 @@ def test_report_names_missing_protections():
     assert "MISSING" in report and "active" in report
     assert "reach services" in report
     assert "Grading still" in report.splitlines()[-1]
+
+
+@needs_root
+def test_doctor_does_not_depend_on_the_hosts_name():
+    """On a host that happens to be named like the sandbox, the UTS check still holds."""
+    from autograder.sandbox.doctor.namespace_checks import _namespace_checks
+    from autograder.sandbox.namespaces import SANDBOX_HOSTNAME
+
+    def child():
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(0x04000000) != 0:
+            return None
+        libc.sethostname(SANDBOX_HOSTNAME, len(SANDBOX_HOSTNAME))
+        return {p.name: p.active for p in _namespace_checks(port=9)}
+
+    result = in_child(child, timeout=30)
+    assert result is not None and result["uts namespace"], result
+
+
+def test_doctor_reports_protections_switched_off_for_testing(monkeypatch):
+    from autograder.sandbox.doctor.limits_checks import switch_check
+
+    assert switch_check().active
+    monkeypatch.setenv("AUTOGRADER_DISABLE", "seccomp,uid,nonsense")
+    p = switch_check()
+    assert not p.active and "seccomp, uid" in p.detail and "nonsense" in p.detail
+    assert "switched off on purpose" in format_report([p])
+
+
+@needs_root
+def test_doctor_says_when_the_filter_and_control_groups_are_missing(monkeypatch):
+    from autograder.sandbox import cgroups, seccomp
+    from autograder.sandbox.doctor.limits_checks import cgroup_checks, seccomp_check
+
+    monkeypatch.setattr(seccomp, "pyseccomp", None)
+    monkeypatch.setattr(cgroups, "ROOT", Path("/nonexistent-cgroup-root"))
+    assert not seccomp_check().active and "missing" in seccomp_check().detail
+    assert [p.active for p in cgroup_checks()] == [False, False]
+
+
+def test_removing_a_missing_work_directory_leaves_its_parent_alone(tmp_path):
+    """A work directory already removed (e.g. by the cleanup after a killed run) must not make /tmp private."""
+    parent = tmp_path / "shared"
+    parent.mkdir()
+    os.chmod(parent, 0o1777)
+    remove_workdir(parent / "autograder-gone")
+    assert stat.S_IMODE(parent.stat().st_mode) == 0o1777
