@@ -17,7 +17,9 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except ToolError as exc:
-            click.echo(f"error: {exc}", err=True)
+            from .terminal import printable
+
+            click.echo(f"error: {printable(exc)}", err=True)
             sys.exit(2)
 
 
@@ -84,10 +86,14 @@ def doctor():
               help="Largest file a submission may write [default: course.yaml grading.max_file_mb].")
 @click.option("--max-open-files", type=click.IntRange(16), default=None,
               help="Open files per submission [default: course.yaml grading.max_open_files].")
+@click.option("--layout", default="auto", show_default=True, metavar="auto|file|ROLES",
+              help="How folders below PATH name students and assignments, for layouts that are not "
+                   "recognised: folder roles joined by '/' from student, assignment and * (ignored), "
+                   "e.g. assignment/student; 'file': the file name is the student id.")
 @click.option("--format", "fmt", type=click.Choice(["full", "gradescope"]), default="full", show_default=True,
               help="gradescope: also write Gradescope's results.json for a single submission.")
 def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeout, memory_mb, max_processes,
-          max_file_mb, max_open_files, fmt):
+          max_file_mb, max_open_files, layout, fmt):
     """Grade submitted notebooks (.ipynb or .py files, or folders of them)."""
     import os
 
@@ -106,7 +112,7 @@ def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeou
     options = GradeOptions(assignment=assignment, out_dir=out_dir, workers=workers or os.cpu_count() or 1,
                            seed=seed, resume=resume, timeout=timeout, memory_mb=memory_mb,
                            max_processes=max_processes, max_file_mb=max_file_mb, max_open_files=max_open_files,
-                           single=fmt == "gradescope")
+                           single=fmt == "gradescope", layout=layout)
     try:
         results = grade_paths(course, list(paths), options, pool)
     finally:

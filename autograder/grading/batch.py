@@ -15,6 +15,7 @@ from tqdm import tqdm
 from autograder.course.model import Course
 from autograder.engine.pool import SandboxPool
 from autograder.errors import ToolError
+from autograder.terminal import printable
 from .result import layers_for, submission_result
 from autograder.course.layerspec import layer_specs
 from .plan import job_for, plan_submission
@@ -40,6 +41,7 @@ class GradeOptions:
     max_open_files: int | None = None
     show_progress: bool | None = None
     single: bool = False            # grade exactly one submission (Gradescope runs one at a time)
+    layout: str | None = None       # how folders name students and assignments (identity.parse_layout)
 
 
 def _limits(course: Course, options: GradeOptions) -> tuple[dict, dict]:
@@ -158,6 +160,10 @@ def compact(result: dict) -> dict:
     return {**{k: v for k, v in result.items() if k not in ("tests", "notes")}, "tests": tests, "notes": []}
 
 
+def _warn(message: str) -> None:
+    print(f"warning: {printable(message)}", file=sys.stderr)
+
+
 def _prepare_out_dir(out_dir: Path) -> None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -179,7 +185,7 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
     if options.assignment:
         course.assignment(options.assignment)  # unknown names fail before any work
     known = {a.name for a in course.assignments}
-    submissions = find_submissions(paths, options.assignment, known)
+    submissions = find_submissions(paths, options.assignment, known, options.layout, warn=_warn)
     if options.single:
         submissions = [choose_one(submissions, options.assignment)]
     _prepare_out_dir(options.out_dir)
@@ -232,7 +238,7 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
             atomic_write_text(pages[key], render_feedback(head, result), durable=False)
             results[key] = compact(result)
             bar.update(1)
-            bar.set_postfix_str(f"{sub.student}: {result['status']}", refresh=False)
+            bar.set_postfix_str(f"{printable(sub.student)}: {result['status']}", refresh=False)
     finally:
         pool.close()
         bar.close()

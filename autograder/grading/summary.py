@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from autograder.errors import ToolError
+from autograder.terminal import printable
 
 
 def write_outputs(results: dict, out_dir: Path, fmt: str) -> dict[str, Path]:
@@ -30,12 +31,13 @@ def write_outputs(results: dict, out_dir: Path, fmt: str) -> dict[str, Path]:
 
 def print_summary(results: dict, written: dict[str, Path], limit: int = 40) -> None:
     subs = results["submissions"]
-    rows = sorted(subs, key=lambda s: s["student"])
-    width = max([len(s["student"]) for s in rows] + [7])
+    rows = sorted(subs, key=lambda s: (s["student"], s.get("assignment") or ""))
+    shown = {id(s): printable(s["student"]) for s in rows}
+    width = max([len(name) for name in shown.values()] + [7])
     click.echo(f"\n{'student':<{width}}  {'status':<8} {'score':>13}  percent")
     for sub in rows[:limit]:
         pct = 100.0 * sub["score"] / sub["max_score"] if sub["max_score"] else 0.0
-        click.echo(f"{sub['student']:<{width}}  {sub['status']:<8} {sub['score']:>6.2f}/{sub['max_score']:<6.2f}  {pct:5.1f}%")
+        click.echo(f"{shown[id(sub)]:<{width}}  {sub['status']:<8} {sub['score']:>6.2f}/{sub['max_score']:<6.2f}  {pct:5.1f}%")
     if len(rows) > limit:
         click.echo(f"... and {len(rows) - limit} more (see grades.csv)")
     counts: dict[str, int] = {}
@@ -49,4 +51,4 @@ def print_summary(results: dict, written: dict[str, Path], limit: int = 40) -> N
               "results": "all results (JSON)", "canvas": "Canvas import", "moodle": "Moodle import"}
     for name, label in labels.items():
         if name in written:
-            click.echo(f"{label + ':':<20} {written[name]}")
+            click.echo(f"{label + ':':<20} {printable(written[name])}")

@@ -46,13 +46,23 @@ def percent(score: Any, max_score: Any) -> float | None:
     return round(100.0 * points(score) / float(max_score), 1)
 
 
-@functools.lru_cache(maxsize=4096)  # the same few point values recur in every test row
-def format_points(value: Any) -> str:
-    """Points without float noise or needless zeros: 12.5 -> '12.5', 8.0 -> '8', None -> ''."""
+def _trimmed(value: Any, digits: int) -> str:
     if value is None:
         return ""
-    text = f"{round(float(value), 3):.3f}".rstrip("0").rstrip(".")
+    text = f"{round(float(value), digits):.{digits}f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+@functools.lru_cache(maxsize=4096)  # the same few point values recur in every test row
+def format_points(value: Any) -> str:
+    """Points as people read them: 12.5 -> '12.5', 8.0 -> '8', 1/3 -> '0.33', None -> ''."""
+    return _trimmed(value, 2)
+
+
+@functools.lru_cache(maxsize=4096)
+def exact_points(value: Any) -> str:
+    """Points as files store them: every digit the grader keeps (1/3 -> '0.333333'), no float noise."""
+    return _trimmed(value, 6)
 
 
 def assignment_name(results: dict[str, Any]) -> str:

@@ -180,7 +180,7 @@ def read_csv(path):
 def test_grades_csv_header_and_rows(results, tmp_path):
     path = write_grades_csv(results, tmp_path / "grades.csv")
     rows = read_csv(path)
-    assert rows[0] == ["student", "score", "max_score", "percent", "status", *LAYER_ORDER]
+    assert rows[0] == ["student", "assignment", "score", "max_score", "percent", "status", *LAYER_ORDER]
     assert len(rows) == 1 + len(results["submissions"])
     table = {row[0]: dict(zip(rows[0], row)) for row in rows[1:]}
     assert table["alice"]["score"] == "23"
@@ -205,7 +205,7 @@ def test_grades_csv_layer_columns_are_union_in_first_seen_order(results, tmp_pat
     extra["layers"] = {"Sigmoid": {"score": 2.0, "max_score": 2.0, "found_as": "Sigmoid"}, **extra["layers"]}
     results["submissions"].append(extra)
     header = read_csv(write_grades_csv(results, tmp_path / "grades.csv"))[0]
-    assert header[5:] == [*LAYER_ORDER, "Sigmoid"]
+    assert header[6:] == [*LAYER_ORDER, "Sigmoid"]
     row = read_csv(tmp_path / "grades.csv")[-1]
     assert row[header.index("Sigmoid")] == "2"
 
