@@ -199,7 +199,11 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
     results: dict[str, dict] = {}
     pending: list[tuple[str, Submission]] = []
     keys = [sub.fingerprint() for sub in submissions]
-    pages = dict(zip(keys, feedback_paths({"submissions": [{"student": s.student} for s in submissions]},
+    def assignment_of(sub: Submission) -> str | None:
+        return options.assignment or (sub.assignment_hint if sub.assignment_hint in known else None)
+
+    pages = dict(zip(keys, feedback_paths({"submissions": [{"student": s.student, "assignment": assignment_of(s)}
+                                                           for s in submissions]},
                                           options.out_dir)))
     head = {"course": course.title, "assignment": options.assignment, "seed": run_seed}
     for sub, key in zip(submissions, keys):
@@ -223,7 +227,7 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
                     exhausted = True
                     break
                 key, sub = item
-                assignment = options.assignment or (sub.assignment_hint if sub.assignment_hint in known else None)
+                assignment = assignment_of(sub)
                 plan = plan_submission(layers_for(course, specs, assignment),
                                        course.grading.seed ^ run_seed, sub.student)
                 job, arrays = job_for(plan, str(sub.path.resolve()), course, limits, timeouts)
@@ -234,6 +238,7 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
             key, outcome = pool.next_result()
             sub, assignment, plan = in_flight.pop(key)
             result = submission_result(course, sub, assignment, plan, outcome, h)
+            result["feedback"] = pages[key].relative_to(options.out_dir).as_posix()
             log.record(key, result)
             atomic_write_text(pages[key], render_feedback(head, result), durable=False)
             results[key] = compact(result)
