@@ -1,5 +1,6 @@
 """The command line as an instructor meets it: exit codes, messages, files written."""
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -106,3 +107,24 @@ def test_doctor_reports_the_protections():
     result = run("doctor")
     assert result.returncode == 0
     assert "Landlock" in result.stdout or "landlock" in result.stdout
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda t: t.replace("  timeout: 60", "  timout: 60"), "grading.timout': unknown key; did you mean 'timeout'?"),
+    (lambda t: t.replace("    examples: [apples_and_oranges, fraction_graph]", "    exampels: [apples_and_oranges]"),
+     "unknown key; did you mean 'examples'?"),
+    (lambda t: t.replace("  seed: 20261122", "  seed: 20261122\n  seed: 5"), "duplicate key 'seed' (first given on line"),
+    (lambda t: t.replace("title: \"Backpropagation", "title: [\"Backpropagation"), "not valid YAML"),
+])
+def test_course_file_typos_and_syntax_errors_say_where(course_copy, edit, words):
+    path = course_copy / "course.yaml"
+    original = path.read_text()
+    path.write_text(edit(original))
+    result = run("generate", "--course", path, cwd=course_copy)
+    assert result.returncode == 2 and words in result.stderr and str(path) in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1
+    if "duplicate" in words:
+        line = next(i for i, text in enumerate(edit(original).splitlines(), 1) if text.startswith("  seed: 5"))
+        assert f"{path}:{line}:" in result.stderr
+    if "YAML" in words:
+        assert re.search(re.escape(str(path)) + r":\d+:\d+: not valid YAML", result.stderr)
