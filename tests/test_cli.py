@@ -33,7 +33,7 @@ def course_copy(tmp_path):
      "assignments[1].name': the name 'computational_graph' is used by an earlier assignment"),
     (lambda t: t.replace("{layer: Relu, points: {forward: 2,", "{layer: Relu, points: {forward: -2,"),
      "points for forward must be >= 0"),
-    (lambda t: t + "  Softplus:\n    cases:\n      - {x: [3, 4]}\n", "no reference class Softplus"),
+    (lambda t: t + "  NoSuchLayer:\n    cases:\n      - {x: [3, 4]}\n", "no reference class NoSuchLayer"),
     (lambda t: t.replace("      - {x: [4, 6], W: [6, 3], b: [3]}", "      - {x: [4, 6], W: [6, 3]}"),
      "no shape given for b"),
 ])
@@ -62,9 +62,10 @@ def test_tool_errors_exit_2_with_a_message(tmp_path):
     assert unknown.returncode == 2 and "no assignment named 'nonexistent'" in unknown.stderr
 
 
-def test_grading_writes_every_output_and_a_summary(tmp_path):
+def test_grading_writes_every_output_and_a_summary(tmp_path, course):
     folder = tmp_path / "submitted"
-    for student, code in {"ann": reference_code("Relu", "Sigmoid", "Tanh"), "bo": "class Relu: pass\n"}.items():
+    everything = reference_code(*(e.layer for e in course.assignment("activations").layers))
+    for student, code in {"ann": everything, "bo": "class Relu: pass\n"}.items():
         target = folder / student / "activations"
         target.mkdir(parents=True)
         (target / "activations.py").write_text(code)
@@ -79,8 +80,8 @@ def test_grading_writes_every_output_and_a_summary(tmp_path):
     assert results["seed"] == 42
     by_student = {s["student"]: s for s in results["submissions"]}
     assert by_student["ann"]["assignment"] == "activations"  # from nbgrader's folder layout
-    assert by_student["ann"]["score"] == by_student["ann"]["max_score"] == 18
-    assert by_student["bo"]["score"] == 0 and by_student["bo"]["max_score"] == 18
+    assert by_student["ann"]["score"] == by_student["ann"]["max_score"] == course.assignment("activations").max_score
+    assert by_student["bo"]["score"] == 0 and by_student["bo"]["max_score"] == course.assignment("activations").max_score
 
 
 def test_gradescope_format_writes_gradescope_results(tmp_path):

@@ -140,8 +140,9 @@ def test_a_bad_layout_says_what_is_allowed(tmp_path):
 
 def test_the_command_records_each_submissions_assignment_and_refuses_a_collision(tmp_path, course):
     root = tmp_path / "class"
-    for rel, code in {"alice/activations/activations.py": reference_code("Relu", "Sigmoid", "Tanh"),
-                      "alice/affine_softmax/affine_softmax.py": reference_code("Affine"),
+    layers_of = {a.name: [e.layer for e in a.layers] for a in course.assignments}
+    for rel, code in {"alice/activations/activations.py": reference_code(*layers_of["activations"]),
+                      "alice/affine_softmax/affine_softmax.py": reference_code(layers_of["affine_softmax"][0]),
                       "bob/activations/activations.py": "class Relu: pass\n"}.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(code)
