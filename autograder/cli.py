@@ -17,7 +17,9 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except ToolError as exc:
-            click.echo(f"error: {exc}", err=True)
+            from .terminal import printable
+
+            click.echo(f"error: {printable(exc)}", err=True)
             sys.exit(2)
 
 
@@ -113,10 +115,14 @@ def doctor():
               help="Disk space a submission may write, all files together [default: course.yaml grading.max_disk_mb].")
 @click.option("--max-files", type=click.IntRange(16), default=None,
               help="Files and folders a submission may create [default: course.yaml grading.max_files].")
+@click.option("--layout", default="auto", show_default=True, metavar="auto|file|ROLES",
+              help="How folders below PATH name students and assignments, for layouts that are not "
+                   "recognised: folder roles joined by '/' from student, assignment and * (ignored), "
+                   "e.g. assignment/student; 'file': the file name is the student id.")
 @click.option("--format", "fmt", type=click.Choice(["full", "gradescope"]), default="full", show_default=True,
               help="gradescope: also write Gradescope's results.json for a single submission.")
 def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeout, memory_mb, max_processes,
-          max_file_mb, max_open_files, max_disk_mb, max_files, fmt):
+          max_file_mb, max_open_files, max_disk_mb, max_files, layout, fmt):
     """Grade submitted notebooks (.ipynb or .py files, or folders of them).
 
     At an nbgrader course root (no PATH, or PATH is the root), grades submitted/<student>/ASSIGNMENT/
@@ -156,7 +162,7 @@ def grade(paths, assignment, course_path, out_dir, workers, seed, resume, timeou
                            seed=seed, resume=resume, timeout=timeout, memory_mb=memory_mb,
                            max_processes=max_processes, max_file_mb=max_file_mb, max_open_files=max_open_files,
                            max_disk_mb=max_disk_mb, max_files=max_files,
-                           single=fmt == "gradescope", due_dates=due_dates)
+                           single=fmt == "gradescope", due_dates=due_dates, layout=layout)
     try:
         results = grade_paths(course, list(paths), options, pool)
     except KeyboardInterrupt:

@@ -1,5 +1,6 @@
 """The command line as an instructor meets it: exit codes, messages, files written."""
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -32,7 +33,7 @@ def course_copy(tmp_path):
      "assignments[1].name': the name 'computational_graph' is used by an earlier assignment"),
     (lambda t: t.replace("{layer: Relu, points: {forward: 2,", "{layer: Relu, points: {forward: -2,"),
      "points for forward must be >= 0"),
-    (lambda t: t + "  Softplus:\n    cases:\n      - {x: [3, 4]}\n", "no reference class Softplus"),
+    (lambda t: t + "  NoSuchLayer:\n    cases:\n      - {x: [3, 4]}\n", "no reference class NoSuchLayer"),
     (lambda t: t.replace("      - {x: [4, 6], W: [6, 3], b: [3]}", "      - {x: [4, 6], W: [6, 3]}"),
      "no shape given for b"),
 ])
@@ -61,9 +62,10 @@ def test_tool_errors_exit_2_with_a_message(tmp_path):
     assert unknown.returncode == 2 and "no assignment named 'nonexistent'" in unknown.stderr
 
 
-def test_grading_writes_every_output_and_a_summary(tmp_path):
+def test_grading_writes_every_output_and_a_summary(tmp_path, course):
     folder = tmp_path / "submitted"
-    for student, code in {"ann": reference_code("Relu", "Sigmoid", "Tanh"), "bo": "class Relu: pass\n"}.items():
+    everything = reference_code(*(e.layer for e in course.assignment("activations").layers))
+    for student, code in {"ann": everything, "bo": "class Relu: pass\n"}.items():
         target = folder / student / "activations"
         target.mkdir(parents=True)
         (target / "activations.py").write_text(code)
@@ -78,8 +80,8 @@ def test_grading_writes_every_output_and_a_summary(tmp_path):
     assert results["seed"] == 42
     by_student = {s["student"]: s for s in results["submissions"]}
     assert by_student["ann"]["assignment"] == "activations"  # from nbgrader's folder layout
-    assert by_student["ann"]["score"] == by_student["ann"]["max_score"] == 18
-    assert by_student["bo"]["score"] == 0 and by_student["bo"]["max_score"] == 18
+    assert by_student["ann"]["score"] == by_student["ann"]["max_score"] == course.assignment("activations").max_score
+    assert by_student["bo"]["score"] == 0 and by_student["bo"]["max_score"] == course.assignment("activations").max_score
 
 
 def test_gradescope_format_writes_gradescope_results(tmp_path):
@@ -94,7 +96,7 @@ def test_gradescope_format_writes_gradescope_results(tmp_path):
     gradescope = json.loads((out / "results.json").read_text())
     assert gradescope["score"] == pytest.approx(6.0)
     assert all(t["status"] in ("passed", "failed") for t in gradescope["tests"])
-    assert json.loads((out / "autograder-results.json").read_text())["submissions"][0]["student"] == "activations"
+    assert json.loads((out / "autograder-results.json").read_text())["submissions"][0]["student"] == "submission"  # one student per Gradescope container
     (upload / "other.ipynb").write_text((upload / "activations.ipynb").read_text())
     (upload / "activations.ipynb").unlink()
     (upload / "third.ipynb").write_text((upload / "other.ipynb").read_text())
@@ -106,3 +108,24 @@ def test_doctor_reports_the_protections():
     result = run("doctor")
     assert result.returncode == 0
     assert "Landlock" in result.stdout or "landlock" in result.stdout
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda t: t.replace("  timeout: 60", "  timout: 60"), "grading.timout': unknown key; did you mean 'timeout'?"),
+    (lambda t: t.replace("    examples: [apples_and_oranges, fraction_graph]", "    exampels: [apples_and_oranges]"),
+     "unknown key; did you mean 'examples'?"),
+    (lambda t: t.replace("  seed: 20261122", "  seed: 20261122\n  seed: 5"), "duplicate key 'seed' (first given on line"),
+    (lambda t: t.replace("title: \"Backpropagation", "title: [\"Backpropagation"), "not valid YAML"),
+])
+def test_course_file_typos_and_syntax_errors_say_where(course_copy, edit, words):
+    path = course_copy / "course.yaml"
+    original = path.read_text()
+    path.write_text(edit(original))
+    result = run("generate", "--course", path, cwd=course_copy)
+    assert result.returncode == 2 and words in result.stderr and str(path) in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1
+    if "duplicate" in words:
+        line = next(i for i, text in enumerate(edit(original).splitlines(), 1) if text.startswith("  seed: 5"))
+        assert f"{path}:{line}:" in result.stderr
+    if "YAML" in words:
+        assert re.search(re.escape(str(path)) + r":\d+:\d+: not valid YAML", result.stderr)

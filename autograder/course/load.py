@@ -1,6 +1,7 @@
 """course.yaml read from disk, validated against the schema and tied to the reference classes."""
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import inspect
 import sys
@@ -36,6 +37,42 @@ def _check_cross_references(path: Path, data: CourseFile) -> None:
         if layer not in data.layers:
             raise CourseError(f"{path}: key 'gradescope.layers.{layer}': unknown layer {layer!r}; "
                               f"layers configured under 'layers': {', '.join(sorted(data.layers))}")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error, not a silent overwrite."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first given on line {seen[key] + 1})", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_problem(path: Path, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"{where}: not valid YAML: {problem}"
+
+
+def _known_keys() -> set[str]:
+    from . import model
+
+    keys: set[str] = set()
+    for value in vars(model).values():
+        if isinstance(value, type) and issubclass(value, model.BaseModel) and value is not model.BaseModel:
+            keys.update(value.model_fields)
+    return keys
+
+
+def _did_you_mean(key: object) -> str:
+    close = difflib.get_close_matches(str(key), sorted(_known_keys()), n=1, cutoff=0.75)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _format_location(loc: tuple) -> str:
@@ -78,9 +115,9 @@ def load_course(path: str | Path = "course.yaml") -> Course:
     except OSError as exc:
         raise CourseError(f"{path}: cannot read course file: {exc.strerror}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise CourseError(f"{path}: not valid YAML: {exc}") from None
+        raise CourseError(_yaml_problem(path, exc)) from None
     if not isinstance(raw, dict):
         raise CourseError(f"{path}: expected a mapping of keys (title, grading, assignments, layers) at the top")
     try:
@@ -90,7 +127,7 @@ def load_course(path: str | Path = "course.yaml") -> Course:
         where = _format_location(first["loc"])
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
-            message = "unknown key"
+            message = "unknown key" + _did_you_mean(first["loc"][-1])
         more = len(exc.errors()) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         raise CourseError(f"{path}: key '{where}': {message}{suffix}") from None

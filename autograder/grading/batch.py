@@ -15,6 +15,7 @@ from tqdm import tqdm
 from autograder.course.model import Course
 from autograder.engine.pool import SandboxPool
 from autograder.errors import ToolError
+from autograder.terminal import printable
 from autograder.version import kit_version
 from .expect import reply_expectation
 from .result import failed_result, layers_for, submission_result
@@ -45,6 +46,7 @@ class GradeOptions:
     max_files: int | None = None
     show_progress: bool | None = None
     single: bool = False            # grade exactly one submission (Gradescope runs one at a time)
+    layout: str | None = None       # how folders name students and assignments (identity.parse_layout)
     due_dates: dict[str, datetime | None] | None = None   # per student, from a platform; else course.yaml's
 
 
@@ -62,6 +64,10 @@ def _limits(course: Course, options: GradeOptions) -> tuple[dict, dict]:
     timeouts = {"timeout": timeout, "layer_timeout": min(g.layer_timeout, timeout / 4),
                 "cell_timeout": min(g.cell_timeout, timeout / 4), "max_notebook_mb": g.max_notebook_mb}
     return limits, timeouts
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {printable(message)}", file=sys.stderr)
 
 
 def _prepare_out_dir(out_dir: Path) -> None:
@@ -85,7 +91,7 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
     if options.assignment:
         course.assignment(options.assignment)  # unknown names fail before any work
     known = {a.name for a in course.assignments}
-    submissions = find_submissions(paths, options.assignment, known)
+    submissions = find_submissions(paths, options.assignment, known, options.layout, warn=_warn)
     if options.single:
         submissions = [choose_one(submissions, options.assignment)]
     _prepare_out_dir(options.out_dir)
@@ -99,7 +105,11 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
     results: dict[str, dict] = {}
     pending: list[tuple[str, Submission]] = []
     keys = [sub.fingerprint() for sub in submissions]
-    pages = dict(zip(keys, feedback_paths({"submissions": [{"student": s.student} for s in submissions]},
+    def assignment_of(sub: Submission) -> str | None:
+        return options.assignment or (sub.assignment_hint if sub.assignment_hint in known else None)
+
+    pages = dict(zip(keys, feedback_paths({"submissions": [{"student": s.student, "assignment": assignment_of(s)}
+                                                           for s in submissions]},
                                           options.out_dir)))
     head = {"course": course.title, "assignment": options.assignment, "seed": run_seed,
             "course_version": course.fingerprint, "kit_version": header["kit_version"]}
@@ -126,7 +136,7 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
                     exhausted = True
                     break
                 key, sub = item
-                assignment = options.assignment or (sub.assignment_hint if sub.assignment_hint in known else None)
+                assignment = assignment_of(sub)
                 plan = plan_submission(layers_for(course, specs, assignment),
                                        course.grading.seed ^ run_seed, sub.student)
                 job, arrays = job_for(plan, str(sub.path), course, limits, timeouts)
@@ -145,11 +155,12 @@ def grade_paths(course: Course, paths: list[Path], options: GradeOptions, pool: 
             except Exception as exc:  # a fault of the verdicts must cost this submission only
                 result = failed_result(sub, assignment, plan, course, f"the grader failed on this submission's "
                                        f"results ({type(exc).__name__}: {exc}); please report this")
+            result["feedback"] = pages[key].relative_to(options.out_dir).as_posix()
             log.record(key, result)
             atomic_write_text(pages[key], render_feedback(head, result), durable=False)
             results[key] = compact(result)
             bar.update(1)
-            bar.set_postfix_str(f"{sub.student}: {result['status']}", refresh=False)
+            bar.set_postfix_str(f"{printable(sub.student)}: {result['status']}", refresh=False)
     except KeyboardInterrupt:
         # Ctrl-C: what finished is kept and reported; the submissions in flight are graded on --resume.
         interrupted = True

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from autograder.errors import ToolError
+from autograder.terminal import printable
 
 
 def write_outputs(results: dict, out_dir: Path, fmt: str, gradescope: dict | None = None) -> dict[str, Path]:
@@ -29,15 +30,28 @@ def write_outputs(results: dict, out_dir: Path, fmt: str, gradescope: dict | Non
 
 
 def print_summary(results: dict, written: dict[str, Path], limit: int = 40) -> None:
+    from autograder.reports.grades_csv import escaped_ids
+    from autograder.reports.results_view import format_points
+
     subs = results["submissions"]
-    rows = sorted(subs, key=lambda s: s["student"])
-    width = max([len(s["student"]) for s in rows] + [7])
-    click.echo(f"\n{'student':<{width}}  {'status':<8} {'score':>13}  percent")
+    rows = sorted(subs, key=lambda s: (s["student"], s.get("assignment") or ""))
+    shown = {id(s): printable(s["student"]) for s in rows}
+    width = max([len(name) for name in shown.values()] + [7])
+    several = len({s.get("assignment") for s in rows}) > 1
+    task_width = max([len(printable(s.get("assignment") or "-")) for s in rows] + [10]) if several else 0
+    task_head = f"{'assignment':<{task_width}}  " if several else ""
+    click.echo(f"\n{'student':<{width}}  {task_head}{'status':<8} {'score':>13}  percent")
     for sub in rows[:limit]:
         pct = 100.0 * sub["score"] / sub["max_score"] if sub["max_score"] else 0.0
-        click.echo(f"{sub['student']:<{width}}  {sub['status']:<8} {sub['score']:>6.2f}/{sub['max_score']:<6.2f}  {pct:5.1f}%")
+        task = f"{printable(sub.get('assignment') or '-'):<{task_width}}  " if several else ""
+        score = f"{format_points(sub['score']) or '0'}/{format_points(sub['max_score']) or '0'}"
+        click.echo(f"{shown[id(sub)]:<{width}}  {task}{sub['status']:<8} {score:>13}  {pct:5.1f}%")
     if len(rows) > limit:
         click.echo(f"... and {len(rows) - limit} more (see grades.csv)")
+    for student in escaped_ids(results):
+        click.echo(f"warning: student id '{printable(student)}' starts like a spreadsheet formula; the grade "
+                   f"files write it with a leading ' so it cannot run, and it will match no LMS user as is",
+                   err=True)
     counts: dict[str, int] = {}
     for sub in subs:
         counts[sub["status"]] = counts.get(sub["status"], 0) + 1
@@ -50,7 +64,7 @@ def print_summary(results: dict, written: dict[str, Path], limit: int = 40) -> N
               "results": "all results (JSON)", "canvas": "Canvas import", "moodle": "Moodle import"}
     for name, label in labels.items():
         if name in written:
-            click.echo(f"{label + ':':<20} {written[name]}")
+            click.echo(f"{label + ':':<20} {printable(written[name])}")
 
 
 def sandbox_line(results: dict) -> str:

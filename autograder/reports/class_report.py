@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import statistics
 from collections import Counter
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from .atomic import atomic_write_text
 from .feedback import feedback_paths
+from .heatmap import heatmap_geometry
 from .results_view import (
     GRADED,
     NOT_GRADED_STATUSES,
@@ -19,7 +20,9 @@ from .results_view import (
     percent,
     points,
     short_test_name,
+    shown_path,
     submissions,
+    without_paths,
 )
 from .templating import render
 
@@ -151,10 +154,45 @@ def _test_pass_rates(subs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             passed_total = counts.setdefault(key, [0, 0])
             passed_total[0] += bool(test.get("passed"))
             passed_total[1] += 1
-    return [
-        {"layer": layer, "name": name, "passed": p, "total": t, "pass_rate": _rate(p, t)}
-        for (layer, name), (p, t) in counts.items()
+    rows = [
+        {"layer": layer, "name": name, "passed": p, "total": t, "pass_rate": _rate(p, t), "order": i}
+        for i, ((layer, name), (p, t)) in enumerate(counts.items())
     ]
+    # Worst first; equal rates keep the course's order, so a layer's tests stay together.
+    rows.sort(key=lambda row: (row["pass_rate"], row["order"]))
+    return rows
+
+
+def _row_label(sub: dict[str, Any], several: bool) -> str:
+    student = str(sub.get("student", ""))
+    return f"{student} · {sub.get('assignment') or 'any'}" if several else student
+
+
+def _student_rows(subs: list[dict[str, Any]], layers: list[str], links: dict[int, str]) -> list[dict[str, Any]]:
+    """Every submission, graded or not, with what the students table and the heatmap show of it."""
+    several = len({sub.get("assignment") for sub in subs}) > 1
+    expected: dict[Any, dict[str, None]] = {}
+    for sub in subs:
+        for layer in sub.get("layers") or {}:
+            expected.setdefault(sub.get("assignment"), {}).setdefault(layer, None)
+    rows = []
+    for index, sub in enumerate(subs):
+        table = sub.get("layers") or {}
+        rows.append({
+            "submission": sub,
+            "label": _row_label(sub, several),
+            "student": str(sub.get("student", "")),
+            "assignment": sub.get("assignment") or "",
+            "status": sub.get("status") or "unknown",
+            "score": sub.get("score"),
+            "max_score": sub.get("max_score"),
+            "percent": percent(sub.get("score"), sub.get("max_score")),
+            "layers": table,
+            "layer_cells": [table.get(layer) for layer in layers],
+            "expected": set(expected.get(sub.get("assignment")) or layers),
+            "link": links.get(index, ""),
+        })
+    return rows
 
 
 def common_mistakes(subs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -181,9 +219,14 @@ def common_mistakes(subs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return mistakes
 
 
-def report_context(results: dict[str, Any], feedback_links: dict[str, str] | None = None) -> dict[str, Any]:
+def report_context(results: dict[str, Any], feedback_links: dict[int, str] | None = None) -> dict[str, Any]:
+    """feedback_links maps a submission's index in results to its page, relative to the report."""
     subs = submissions(results)
     bins = histogram_bins(_graded_percents(subs))
+    layers = layer_names(subs)
+    links = feedback_links or {}
+    students = _student_rows(subs, layers, links)
+    test_rates = _test_pass_rates(subs)
     return {
         "course": results.get("course") or "",
         "assignment": results.get("assignment") or "",
@@ -192,29 +235,48 @@ def report_context(results: dict[str, Any], feedback_links: dict[str, str] | Non
         "summary": _summary(subs),
         "histogram": histogram_svg_geometry(bins),
         "layer_rates": _layer_pass_rates(subs),
-        "test_rates": _test_pass_rates(subs),
+        "test_rates": [row for row in test_rates if row["pass_rate"] != 100.0],
+        "all_passed_tests": [row for row in test_rates if row["pass_rate"] == 100.0],
+        "layers": layers,
+        "students": students,
+        "several_assignments": len({sub.get("assignment") for sub in subs}) > 1,
+        "heatmap": heatmap_geometry(students, layers),
         "mistakes": common_mistakes(subs),
         "not_graded": [
             {
                 "student": sub.get("student", ""),
                 "status": sub.get("status") or "unknown",
-                "error": sub.get("error") or "",
-                "path": sub.get("path") or "",
+                "error": without_paths(sub.get("error"), sub.get("path")),
+                "path": shown_path(sub.get("path")),
+                "link": links.get(index, ""),
             }
-            for sub in subs
+            for index, sub in enumerate(subs)
             if not is_graded(sub)
         ],
         "protections": list(results.get("protections") or []),
-        "links": feedback_links or {},
+        "links": _first_link_per_student(subs, links),
     }
 
 
-def _feedback_links(results: dict[str, Any], report_path: Path, feedback_out_dir: Path) -> dict[str, str]:
-    """Student id -> feedback page URL relative to the report (first page for a repeated id)."""
-    links: dict[str, str] = {}
-    for sub, page in zip(submissions(results), feedback_paths(results, feedback_out_dir)):
-        relative = os.path.relpath(page, report_path.parent)
-        links.setdefault(sub.get("student", ""), Path(relative).as_posix())
+def _first_link_per_student(subs: list[dict[str, Any]], links: dict[int, str]) -> dict[str, str]:
+    """Student -> a feedback page, for lists that name students (the mistakes table)."""
+    first: dict[str, str] = {}
+    for index, sub in enumerate(subs):
+        if index in links:
+            first.setdefault(str(sub.get("student", "")), links[index])
+    return first
+
+
+def _feedback_links(results: dict[str, Any], report_path: Path, feedback_out_dir: Path) -> dict[int, str]:
+    """Submission index -> its feedback page relative to the report: the page the grading run
+    recorded (it wrote the pages), else the one write_feedback gives it."""
+    links: dict[int, str] = {}
+    pages = feedback_paths(results, feedback_out_dir)
+    for index, (sub, page) in enumerate(zip(submissions(results), pages)):
+        recorded = sub.get("feedback")
+        if isinstance(recorded, str) and recorded and not PurePath(recorded).is_absolute() and ".." not in PurePath(recorded).parts:
+            page = feedback_out_dir / recorded
+        links[index] = Path(os.path.relpath(page, report_path.parent)).as_posix()
     return links
 
 

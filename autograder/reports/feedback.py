@@ -13,7 +13,9 @@ from .results_view import (
     is_graded,
     layer_names,
     percent,
+    shown_path,
     submissions,
+    without_paths,
 )
 from .templating import render
 
@@ -75,14 +77,14 @@ def feedback_context(results: dict[str, Any], submission: dict[str, Any]) -> dic
     status = submission.get("status") or "unknown"
     return {
         "course": results.get("course") or "",
-        "assignment": results.get("assignment") or "",
+        "assignment": submission.get("assignment") or results.get("assignment") or "",
         "graded_at": results.get("graded_at") or "",
         "student": submission.get("student", ""),
-        "path": submission.get("path") or "",
+        "path": shown_path(submission.get("path")),
         "status": status,
         "graded": is_graded(submission),
         "status_description": STATUS_DESCRIPTIONS.get(status, status),
-        "error": submission.get("error") or "",
+        "error": without_paths(submission.get("error"), submission.get("path")),
         "score": submission.get("score"),
         "max_score": submission.get("max_score"),
         "percent": percent(submission.get("score"), submission.get("max_score")),
@@ -90,7 +92,7 @@ def feedback_context(results: dict[str, Any], submission: dict[str, Any]) -> dic
         "mistakes": _distinct_mistakes(layers),
         "tests_passed": sum(layer["passed_count"] for layer in layers),
         "tests_total": sum(len(layer["tests"]) for layer in layers),
-        "notes": list(submission.get("notes") or []),
+        "notes": [without_paths(n, submission.get("path")) for n in submission.get("notes") or []],
     }
 
 
@@ -101,7 +103,11 @@ def render_feedback(results: dict[str, Any], submission: dict[str, Any]) -> str:
 def feedback_paths(results: dict[str, Any], out_dir: Path) -> list[Path]:
     """Where each submission's feedback goes, in submission order, always inside out_dir/feedback."""
     folder = Path(out_dir) / FEEDBACK_DIR_NAME
-    stems = unique_stems(sub.get("student", "") for sub in submissions(results))
+    subs = submissions(results)
+    # A run over several assignments has a page per student and assignment: name both.
+    several = len({sub.get("assignment") for sub in subs}) > 1
+    stems = unique_stems(f"{sub.get('student', '')}-{sub.get('assignment') or 'any'}" if several
+                         else sub.get("student", "") for sub in subs)
     return [folder / f"{stem}.html" for stem in stems]
 
 

@@ -1,4 +1,8 @@
-"""Grade spreadsheets: the full grades.csv and LMS import files for Canvas and Moodle."""
+"""Grade spreadsheets: the full grades.csv and LMS import files for Canvas and Moodle.
+
+grades.csv has one row per student and assignment; the LMS files one row per student and one
+column per assignment, each with its own points possible, as gradebook imports expect.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .atomic import atomic_write_text
-from .results_view import assignment_name, format_points, layer_names, percent, submissions
+from .results_view import DEFAULT_ASSIGNMENT_NAME, exact_points, layer_names, percent, submissions
 
-GRADES_FIXED_COLUMNS = ["student", "score", "max_score", "percent", "status"]
+GRADES_FIXED_COLUMNS = ["student", "assignment", "score", "max_score", "percent", "status"]
 
 # Canvas's gradebook import expects these identity columns before the assignment columns.
 CANVAS_IDENTITY_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -18,19 +22,46 @@ CANVAS_POINTS_POSSIBLE_LABEL = "Points Possible"
 MOODLE_ID_COLUMN = "ID number"
 LMS_FORMATS = ("canvas", "moodle")
 
+# OWASP's CSV injection guidance: a cell starting with one of these is read as a formula by
+# spreadsheets (the full-width forms too, by some). Such text gets a leading apostrophe.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+
+
+def needs_formula_escape(text: str) -> bool:
+    return str(text).startswith(FORMULA_STARTS)
+
+
+def text_cell(value: Any) -> str:
+    """A cell holding text from submissions (ids, assignment names): never a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if needs_formula_escape(text) else text
+
+
+def escaped_ids(results: dict[str, Any]) -> list[str]:
+    """Student ids the grade files had to escape: they will match no LMS user as written."""
+    return sorted({str(s.get("student", "")) for s in submissions(results)
+                   if needs_formula_escape(str(s.get("student", "")))})
+
 
 def _csv_text(rows: Iterable[list[Any]]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)  # default dialect: comma separated, \r\n, minimal quoting
+    # Every cell quoted, as OWASP advises next to the apostrophe: a separator or quote in an id
+    # can never start a new cell.
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
     writer.writerows(rows)
     return buffer.getvalue()
 
 
-def grades_rows(results: dict[str, Any]) -> list[list[str]]:
-    """Header plus one row per submission: totals, status, then each layer's score.
+def _column(results: dict[str, Any], sub: dict[str, Any]) -> str:
+    """The assignment a submission counts for: its own, the run's, else the course's name."""
+    return sub.get("assignment") or results.get("assignment") or results.get("course") or DEFAULT_ASSIGNMENT_NAME
 
-    A layer that a submission has no entry for (e.g. it did not grade) gets an empty cell,
-    which spreadsheets treat as "no value" rather than zero.
+
+def grades_rows(results: dict[str, Any]) -> list[list[str]]:
+    """Header plus one row per student and assignment: totals, status, then each layer's score.
+
+    A layer that a row has no entry for (another assignment's layer, or a submission that did
+    not grade) gets an empty cell, which spreadsheets treat as "no value" rather than zero.
     """
     subs = submissions(results)
     layers = layer_names(subs)
@@ -40,12 +71,13 @@ def grades_rows(results: dict[str, Any]) -> list[list[str]]:
         sub_layers = sub.get("layers") or {}
         rows.append(
             [
-                sub.get("student", ""),
-                format_points(sub.get("score")),
-                format_points(sub.get("max_score")),
+                text_cell(sub.get("student", "")),
+                text_cell(sub.get("assignment") or results.get("assignment") or ""),
+                exact_points(sub.get("score")),
+                exact_points(sub.get("max_score")),
                 "" if pct is None else f"{pct:.1f}",
-                sub.get("status", ""),
-                *(format_points((sub_layers.get(layer) or {}).get("score")) for layer in layers),
+                text_cell(sub.get("status", "")),
+                *(exact_points((sub_layers.get(layer) or {}).get("score")) for layer in layers),
             ]
         )
     return rows
@@ -55,10 +87,22 @@ def write_grades_csv(results: dict[str, Any], path: Path) -> Path:
     return atomic_write_text(path, _csv_text(grades_rows(results)))
 
 
-def _max_score(results: dict[str, Any]) -> float | None:
-    """Points possible for the assignment: the largest max_score seen (all should agree)."""
-    maxima = [s["max_score"] for s in submissions(results) if s.get("max_score") is not None]
-    return max(maxima) if maxima else None
+def gradebook(results: dict[str, Any]) -> tuple[list[str], dict[str, float | None], dict[str, dict[str, Any]]]:
+    """(assignment columns in first-seen order, points possible per column, student -> column -> score).
+
+    Points possible is the largest max_score of the column's submissions (for an assignment of
+    the course they all agree). A score is None when the submission has none, which an import
+    leaves unchanged.
+    """
+    columns: dict[str, float | None] = {}
+    table: dict[str, dict[str, Any]] = {}
+    for sub in submissions(results):
+        column = _column(results, sub)
+        maximum = sub.get("max_score")
+        known = columns.get(column)
+        columns[column] = maximum if known is None else (known if maximum is None else max(known, maximum))
+        table.setdefault(str(sub.get("student", "")), {})[column] = sub.get("score")
+    return list(columns), columns, table
 
 
 def canvas_rows(results: dict[str, Any]) -> list[list[str]]:
@@ -67,23 +111,24 @@ def canvas_rows(results: dict[str, Any]) -> list[list[str]]:
     We only know one id per student, so it goes into "SIS Login ID" (the login name most
     institutions use for their folders and rosters) and into "Student" so the import
     preview is readable; Canvas's own "ID", "SIS User ID" and "Section" are left empty.
-    Canvas matches rows on the id columns, not on the display name. A submission with no
-    score gets an empty cell, which Canvas treats as "leave the grade unchanged".
+    Canvas matches rows on the id columns, not on the display name. A student with no
+    score for an assignment gets an empty cell, which Canvas treats as "leave unchanged".
     """
-    column = assignment_name(results)
-    rows = [CANVAS_IDENTITY_COLUMNS + [column]]
-    rows.append([CANVAS_POINTS_POSSIBLE_LABEL, "", "", "", "", format_points(_max_score(results))])
-    for sub in submissions(results):
-        student = sub.get("student", "")
-        rows.append([student, "", "", student, "", format_points(sub.get("score"))])
+    columns, possible, table = gradebook(results)
+    rows = [CANVAS_IDENTITY_COLUMNS + [text_cell(c) for c in columns]]
+    rows.append([CANVAS_POINTS_POSSIBLE_LABEL, "", "", "", "", *(exact_points(possible[c]) for c in columns)])
+    for student, scores in table.items():
+        rows.append([text_cell(student), "", "", text_cell(student), "",
+                     *(exact_points(scores.get(c)) for c in columns)])
     return rows
 
 
 def moodle_rows(results: dict[str, Any]) -> list[list[str]]:
-    """Rows for Moodle's Grades > Import > CSV file: id number, then the grade item."""
-    rows = [[MOODLE_ID_COLUMN, assignment_name(results)]]
-    for sub in submissions(results):
-        rows.append([sub.get("student", ""), format_points(sub.get("score"))])
+    """Rows for Moodle's Grades > Import > CSV file: the id number, then one column per grade item."""
+    columns, _, table = gradebook(results)
+    rows = [[MOODLE_ID_COLUMN, *(text_cell(c) for c in columns)]]
+    for student, scores in table.items():
+        rows.append([text_cell(student), *(exact_points(scores.get(c)) for c in columns)])
     return rows
 
 

@@ -8,6 +8,7 @@ or older document.
 from __future__ import annotations
 
 import functools
+from pathlib import PurePath
 from typing import Any, Iterable
 
 GRADED = "graded"
@@ -46,13 +47,45 @@ def percent(score: Any, max_score: Any) -> float | None:
     return round(100.0 * points(score) / float(max_score), 1)
 
 
-@functools.lru_cache(maxsize=4096)  # the same few point values recur in every test row
-def format_points(value: Any) -> str:
-    """Points without float noise or needless zeros: 12.5 -> '12.5', 8.0 -> '8', None -> ''."""
+def _trimmed(value: Any, digits: int) -> str:
     if value is None:
         return ""
-    text = f"{round(float(value), 3):.3f}".rstrip("0").rstrip(".")
+    text = f"{round(float(value), digits):.{digits}f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+@functools.lru_cache(maxsize=4096)  # the same few point values recur in every test row
+def format_points(value: Any) -> str:
+    """Points as people read them: 12.5 -> '12.5', 8.0 -> '8', 1/3 -> '0.33', None -> ''."""
+    return _trimmed(value, 2)
+
+
+@functools.lru_cache(maxsize=4096)
+def exact_points(value: Any) -> str:
+    """Points as files store them: every digit the grader keeps (1/3 -> '0.333333'), no float noise."""
+    return _trimmed(value, 6)
+
+
+SHOWN_PATH_PARTS = 3  # <student>/<assignment>/<file>: enough to find it, nothing of the machine
+
+
+def shown_path(path: Any) -> str:
+    """A submission's path as pages show it: its last few parts, never where the grading machine keeps it."""
+    if not path:
+        return ""
+    parts = [p for p in PurePath(str(path)).parts if p not in ("/", "..", ".") and not p.endswith(("\\", ":"))]
+    return "/".join(parts[-SHOWN_PATH_PARTS:])
+
+
+def without_paths(text: Any, path: Any) -> str:
+    """text (an error, a note) with the submission's full path, and its folder, replaced by the shown path."""
+    text = "" if text is None else str(text)
+    if path and str(path) in text:
+        text = text.replace(str(path), shown_path(path))
+    folder = str(PurePath(str(path)).parent) if path else ""
+    if len(folder) > 1 and folder in text:
+        text = text.replace(folder, shown_path(folder))
+    return text
 
 
 def assignment_name(results: dict[str, Any]) -> str:

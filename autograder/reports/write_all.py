@@ -21,7 +21,8 @@ CLASS_REPORT = "report.html"
 def sorted_by_student(results: dict[str, Any]) -> dict[str, Any]:
     """A copy of the results with submissions in student order, so every output lists them alike
     and re-running on the same submissions gives byte-identical files."""
-    subs = sorted(results.get("submissions") or [], key=lambda sub: str(sub.get("student", "")))
+    subs = sorted(results.get("submissions") or [],
+                  key=lambda sub: (str(sub.get("student", "")), str(sub.get("assignment") or "")))
     return {**results, "submissions": subs}
 
 
