@@ -151,6 +151,9 @@ def _own_group() -> int | None:
         return None
     if anchor == 0:
         try:
+            # The anchor only sleeps: it must not hold the channel (or anything else) open, or the
+            # supervisor would wait for its end after the child itself has died.
+            os.closerange(3, 1 << 16)
             os.setpgid(0, 0)
             while True:
                 signal.pause()

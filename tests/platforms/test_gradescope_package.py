@@ -123,7 +123,7 @@ def test_hygiene_tests_follow_their_category(autograder_root, course):
 
 @pytest.mark.parametrize("files, reason", [
     ({}, "no submissions found"),
-    ({"a.ipynb": b"{}", "b.ipynb": b"{}"}, "found 2 files"),
+    ({"a.ipynb": b"{}", "b.ipynb": b"{}"}, "2 files"),
     ({f"{ASSIGNMENT}.ipynb": b"this is not json"}, "invalid"),
 ])
 def test_a_submission_that_cannot_be_graded_scores_zero_and_says_why(autograder_root, course, files, reason):
