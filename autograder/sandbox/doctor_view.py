@@ -42,10 +42,14 @@ def importable_names() -> list[str]:
 
 def _confine(staging: Path, uid: int, secret: Path) -> tuple[bool, list[str]]:
     package = Path(__file__).resolve().parents[1]
+    # The real child closes what it inherited before its limits apply; this check runs in a
+    # child of whatever process asked (a test runner may hold many descriptors), so its open
+    # files limit leaves room above the highest descriptor it inherited.
+    inherited = max((int(fd) for fd in os.listdir("/proc/self/fd") if fd.isdigit()), default=2)
     rooted = enter_minimal_root(plan_root(package), staging)
     work = work_folder() if rooted else Path(tempfile.mkdtemp(dir=staging))
     done = mount_submission_fs(uid, 16, 256, False, [str(secret)], work)
-    apply_rlimits(Limits())
+    apply_rlimits(Limits(max_open_files=max(Limits().max_open_files, inherited + 64)))
     readable = landlock_readable(rooted, [str(secret)])
     drop_privileges(uid, uid)
     restrict_filesystem(read_write=[Path(".") if done else work, Path("/dev/null")],
