@@ -15,6 +15,8 @@ import signal
 import socket
 import stat
 import tempfile
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -298,8 +300,19 @@ def test_primitives_never_raise_for_odd_input(tmp_path):
 
 
 @needs_root
+def _doctor_in_a_fresh_process(held_fds: int = 0) -> list[Protection]:
+    """`autograder doctor` runs in a process of its own: so does this, not inside a test worker
+    whose imports and state other tests have changed."""
+    script = ("import json, os\n"
+              f"held = [os.open(os.devnull, os.O_RDONLY) for _ in range({held_fds})]\n"
+              "from autograder.sandbox.doctor import run_doctor\n"
+              "print(json.dumps([[p.name, p.active, p.detail] for p in run_doctor()]))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
+    return [Protection(*entry) for entry in json.loads(out.stdout.strip().splitlines()[-1])]
+
+
 def test_doctor_reports_everything_active():
-    protections = run_doctor()
+    protections = _doctor_in_a_fresh_process()
     abi = landlock_abi()
     unavailable = set()
     if abi < 1:
