@@ -154,8 +154,10 @@ def test_disk_and_inode_bombs_hit_the_quota_and_the_next_submission_grades_norma
            "for i in range(150):\n    open(f'big{i}', 'wb').write(chunk)\n")
     marks = ("import os\nopen('left.txt', 'w').write('x')\n"
              "os.setxattr('.', 'user.mark', b'earlier')\nos.utime('.', (1234, 1234))\n")
-    snoop = ("import os\nleaked = bool(os.listdir('.')) or bool(os.listdir('/tmp')) or os.stat('.').st_mtime == 1234"
-             " or bool(os.listxattr('.'))\n") + RELU.replace("return np.where(self.mask, 0.0, x)",
+    # A folder it may not even list (Landlock, where the kit itself lies under /tmp) shows nothing too.
+    snoop = ("import os\ndef seen(f):\n    try:\n        return f()\n    except OSError:\n        return False\n"
+             "leaked = seen(lambda: bool(os.listdir('.'))) or seen(lambda: bool(os.listdir('/tmp'))) or "
+             "seen(lambda: os.stat('.').st_mtime == 1234) or seen(lambda: bool(os.listxattr('.')))\n") + RELU.replace("return np.where(self.mask, 0.0, x)",
                                                               "return x * 0 if leaked else np.where(self.mask, 0.0, x)")
     before = _host_state()
     results = grade({"a_nested": nested + RELU, "b_next": RELU, "c_many": many + RELU, "d_next": RELU,
