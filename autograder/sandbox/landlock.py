@@ -21,6 +21,8 @@ import os
 import stat
 from pathlib import Path
 
+from .libc import libc as load_libc, syscall as _syscall
+
 SYS_landlock_create_ruleset = 444
 SYS_landlock_add_rule = 445
 SYS_landlock_restrict_self = 446
@@ -77,18 +79,6 @@ class _PathBeneathAttr(ctypes.Structure):
     ]
 
 
-_libc = None
-
-
-def _syscall():
-    global _libc
-    if _libc is None:
-        try:
-            _libc = ctypes.CDLL(None, use_errno=True)
-            _libc.syscall.restype = ctypes.c_long
-        except (OSError, AttributeError):
-            _libc = False
-    return _libc.syscall if _libc else None
 
 
 def landlock_abi() -> int:
@@ -185,7 +175,7 @@ def restrict_filesystem(read_write: list[Path], read_only: list[Path]) -> bool:
             _add_path_rule(syscall, ruleset_fd, Path(path), fs, fs)
         for path in read_only:
             _add_path_rule(syscall, ruleset_fd, Path(path), _READ_RIGHTS, fs)
-        libc = _libc
+        libc = load_libc()
         if libc.prctl(ctypes.c_int(PR_SET_NO_NEW_PRIVS), ctypes.c_ulong(1), ctypes.c_ulong(0),
                       ctypes.c_ulong(0), ctypes.c_ulong(0)) != 0:
             return False

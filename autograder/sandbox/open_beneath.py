@@ -15,6 +15,8 @@ import os
 import stat
 from pathlib import Path
 
+from .libc import syscall as _syscall
+
 SYS_openat2 = 437  # the same on every architecture (the generic syscall table)
 RESOLVE_NO_MAGICLINKS = 0x02
 RESOLVE_NO_SYMLINKS = 0x04
@@ -27,18 +29,6 @@ class _OpenHow(ctypes.Structure):
     _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
 
 
-_libc = None
-
-
-def _syscall():
-    global _libc
-    if _libc is None:
-        try:
-            _libc = ctypes.CDLL(None, use_errno=True)
-            _libc.syscall.restype = ctypes.c_long
-        except (OSError, AttributeError):
-            _libc = False
-    return _libc.syscall if _libc else None
 
 
 _openat2_works: bool | None = None
